@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/gateway"
+)
+
+func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs, dbURL := newFlags(noun+" "+verb, stderr, getenv)
+	merchant := fs.String("merchant", "", "merchant id")
+	var name, items, mode, methods, csvPath *string
+	var allPriv, asJSON *bool
+	switch noun + " " + verb {
+	case "merchant create":
+		name = fs.String("name", "", "merchant name (required)")
+		items = fs.String("items", "", "comma-separated itemIds for the catalog")
+		mode = fs.String("mode", "test", "test (sandbox issuer) or live")
+		allPriv = fs.Bool("all-privileges", false, "grant every privilege, including setting cartExpiry")
+		asJSON = fs.Bool("json", false, "print {\"merchantId\",\"apiKey\"} as JSON")
+	case "key create":
+		methods = fs.String("methods", "", "comma-separated methods the key may call (default: all)")
+	case "key revoke", "items add":
+	case "items import":
+		csvPath = fs.String("csv", "", "CSV file with columns itemId,displayName")
+	default:
+		return usageError{fmt.Sprintf("unknown command %q\n%s", noun+" "+verb, usage)}
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if noun != "merchant" && *merchant == "" {
+		return usageError{"--merchant is required"}
+	}
+	a, err := openApp(ctx, *dbURL, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	svc := a.service
+
+	switch noun + " " + verb {
+	case "merchant create":
+		priv := omnicart.DefaultPrivileges()
+		if *allPriv {
+			priv = omnicart.AllPrivileges()
+		}
+		var cat []omnicart.CatalogItem
+		for _, id := range splitList(*items) {
+			cat = append(cat, omnicart.CatalogItem{ItemID: id, DisplayName: id})
+		}
+		m, key, err := svc.CreateMerchant(ctx, gateway.NewMerchant{Name: *name, Mode: omnicart.Mode(*mode), Privileges: priv, Items: cat})
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(map[string]string{"merchantId": m.ID, "apiKey": key})
+		}
+		fmt.Fprintf(stdout, "merchant %s (%s, %s mode)\nAPI key (shown once): %s\n", m.ID, m.Name, m.Mode, key)
+		return nil
+	case "key create":
+		key, err := svc.CreateKey(ctx, *merchant, splitList(*methods))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, key)
+		return nil
+	case "key revoke":
+		if fs.NArg() != 1 {
+			return usageError{"key revoke takes one KEYPREFIX"}
+		}
+		if err := svc.RevokeKey(ctx, *merchant, fs.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "revoked")
+		return nil
+	case "items add":
+		if fs.NArg() != 1 {
+			return usageError{"items add takes one comma-separated list of itemIds"}
+		}
+		var cat []omnicart.CatalogItem
+		for _, id := range splitList(fs.Arg(0)) {
+			cat = append(cat, omnicart.CatalogItem{ItemID: id, DisplayName: id})
+		}
+		if err := svc.AddItems(ctx, *merchant, cat); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "added %d items\n", len(cat))
+		return nil
+	case "items import":
+		cat, err := readCatalogCSV(*csvPath)
+		if err != nil {
+			return err
+		}
+		if err := svc.AddItems(ctx, *merchant, cat); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "imported %d items\n", len(cat))
+		return nil
+	}
+	return nil
+}
+
+// readCatalogCSV reads itemId,displayName rows; a header row naming those
+// columns is skipped.
+func readCatalogCSV(path string) ([]omnicart.CatalogItem, error) {
+	if path == "" {
+		return nil, usageError{"--csv is required"}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	var out []omnicart.CatalogItem
+	for line := 1; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if line == 1 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "itemId") {
+			continue
+		}
+		if len(rec) < 1 || len(rec) > 2 {
+			return nil, fmt.Errorf("%s line %d: want itemId,displayName", path, line)
+		}
+		it := omnicart.CatalogItem{ItemID: strings.TrimSpace(rec[0])}
+		it.DisplayName = it.ItemID
+		if len(rec) == 2 && strings.TrimSpace(rec[1]) != "" {
+			it.DisplayName = strings.TrimSpace(rec[1])
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}

@@ -1,0 +1,15 @@
+// Command omnicart runs the OmniCart payment gateway server and its operator
+// subcommands:
+//
+//	omnicart serve [--listen ADDR] [--database URL] [--public-url URL] [--demo]
+//	omnicart merchant create --name NAME [--items a,b] [--mode test|live] [--all-privileges] [--json]
+//	omnicart key create --merchant ID [--methods init,status,...]
+//	omnicart key revoke --merchant ID KEYPREFIX
+//	omnicart items add --merchant ID a,b,c
+//	omnicart items import --merchant ID --csv FILE
+//	omnicart migrate
+//
+// Every subcommand takes --database (env OMNICART_DATABASE); they work while
+// a server runs on the same SQLite file. This is the only package that
+// chooses the storage engine and wires adapters together.
+package main

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/gateway"
+	"github.com/omnicart/omnicart/httpapi"
+)
+
+// DemoMerchantID is the id of the merchant --demo creates.
+const DemoMerchantID = "demo"
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs, dbURL := newFlags("serve", stderr, getenv)
+	listen := fs.String("listen", envOr(getenv, "OMNICART_LISTEN", "127.0.0.1:8080"), "address to listen on (env OMNICART_LISTEN)")
+	publicURL := fs.String("public-url", getenv("OMNICART_PUBLIC_URL"), "externally visible base URL for payment links (env OMNICART_PUBLIC_URL; default http://LISTEN)")
+	demo := fs.Bool("demo", envOr(getenv, "OMNICART_DEMO", "") == "true", "create a test-mode demo merchant if absent and print its key (env OMNICART_DEMO=true)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	a, err := openApp(ctx, *dbURL, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", *listen, err)
+	}
+	base := strings.TrimRight(*publicURL, "/")
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	if *demo {
+		key, err := ensureDemo(ctx, a)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		printDemo(stdout, base, key)
+	}
+	var draining atomic.Bool
+	srv := &http.Server{
+		Handler: (&httpapi.Server{Service: a.service, Log: a.log, PublicURL: base,
+			Ready: func() bool { return !draining.Load() }}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	recoverCtx, stopRecover := context.WithCancel(context.Background())
+	recovered := make(chan struct{})
+	go func() {
+		defer close(recovered)
+		recoverLoop(recoverCtx, a)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("omnicart serving", "listen", ln.Addr().String(), "public_url", base, "database", *dbURL)
+	fmt.Fprintf(stdout, "OmniCart listening on %s (public URL %s)\n", ln.Addr().String(), base)
+
+	select {
+	case err := <-errc:
+		stopRecover()
+		<-recovered
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down: draining requests")
+	draining.Store(true)
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	stopRecover()
+	<-recovered
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// recoverLoop settles money operations left unsettled by a crash, at start
+// and then every few seconds.
+func recoverLoop(ctx context.Context, a *app) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		if n, err := a.service.Recover(ctx, 30*time.Second); err != nil && ctx.Err() == nil {
+			a.log.Error("recovering unsettled operations", "err", err)
+		} else if n > 0 {
+			a.log.Info("recovered unsettled operations", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// demoItems are the itemIds of the OmniCart documentation's examples.
+func demoItems() []omnicart.CatalogItem {
+	names := []string{
+		"pegasus", "naga", "mage", "nomad", "beholder", "genie", "lich", "wight", "vampire", "marksman",
+		"zealot", "archangel", "bloodlust", "crusader", "unicorn", "cerberus", "behemoth", "gems", "sulfur",
+		"crystal", "harpies", "minotaurs", "beholders", "slow", "berserk", "bless", "dragon", "titan",
+		"phoenix", "hydra", "griffin", "angel", "devil", "gold", "wood", "ore", "mercury", "troglodyte",
+		"medusa", "minotaur", "manticore", "pikeman", "archer", "swordsman", "monk", "cavalier", "gremlin",
+		"gargoyle", "golem", "skeleton", "zombie", "ghost", "imp", "efreet", "centaur", "dwarf", "elf",
+	}
+	out := make([]omnicart.CatalogItem, len(names))
+	for i, n := range names {
+		out[i] = omnicart.CatalogItem{ItemID: n, DisplayName: strings.ToUpper(n[:1]) + n[1:]}
+	}
+	return out
+}
+
+// ensureDemo creates the demo merchant if absent and returns its API key,
+// which is derived from a server secret and so the same on every start.
+func ensureDemo(ctx context.Context, a *app) (string, error) {
+	if _, err := a.service.Merchant(ctx, DemoMerchantID); errors.Is(err, omnicart.ErrNotFound) {
+		_, _, err := a.service.CreateMerchant(ctx, gateway.NewMerchant{ID: DemoMerchantID, Name: "OmniCart Demo Shop",
+			Mode: omnicart.ModeTest, Privileges: omnicart.AllPrivileges(), Items: demoItems()})
+		if err != nil && !errors.Is(err, omnicart.ErrConflict) {
+			return "", fmt.Errorf("create demo merchant: %w", err)
+		}
+	} else if err != nil {
+		return "", err
+	} else if err := a.service.AddItems(ctx, DemoMerchantID, demoItems()); err != nil {
+		return "", err
+	}
+	secret, err := a.db.Secret(ctx, "demo_key_seed")
+	if err != nil {
+		return "", err
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("demo api key"))
+	key := "ock_test_" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return key, a.service.EnsureKey(ctx, DemoMerchantID, key)
+}
+
+func printDemo(w io.Writer, base, key string) {
+	fmt.Fprintf(w, `
+OmniCart demo merchant (test mode, sandbox issuer)
+  Base URL : %[1]s
+  API key  : %[2]s
+
+Try it:
+  curl -s -X POST %[1]s/init -H 'Content-Type: application/json' -H 'Api-Access-Token: %[2]s' \
+    -d '{"cartId":"demo-cart-0001","currency":"XAU","items":[{"pegasus":{"amount":250}}]}'
+
+Then open data.paymentUrl from the answer and pay with card 4111 1111 1111 1111, any future expiry, any CVC.
+
+`, base, key)
+}

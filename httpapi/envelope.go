@@ -1,0 +1,108 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/omnicart/omnicart"
+)
+
+// httpStatus maps a main response code to its HTTP status.
+func httpStatus(code omnicart.Code, created bool) int {
+	switch code {
+	case omnicart.CodeAuth:
+		return http.StatusUnauthorized
+	case omnicart.CodeCartExists, omnicart.CodeActiveTimer, omnicart.CodeItemNotInCatalog,
+		omnicart.CodeIdempotencyReused, omnicart.CodeIdempotencyRunning:
+		return http.StatusConflict
+	case omnicart.CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case omnicart.CodeSystem:
+		return http.StatusInternalServerError
+	case omnicart.CodeNotFound:
+		return http.StatusNotFound
+	case omnicart.CodeTooManyRequests:
+		return http.StatusTooManyRequests
+	case omnicart.CodeBodyTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case omnicart.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	if code.IsInfo() || code == omnicart.CodeSuccess {
+		if created {
+			return http.StatusCreated
+		}
+		return http.StatusOK
+	}
+	return http.StatusBadRequest
+}
+
+type debugEntry struct {
+	Code    omnicart.Code `json:"code"`
+	Message string        `json:"message"`
+}
+
+type envelope struct {
+	CartID    string         `json:"cartId,omitempty"`
+	Data      any            `json:"data,omitempty"`
+	Code      omnicart.Code  `json:"code"`
+	Message   string         `json:"message"`
+	Debug     *[]debugEntry  `json:"debug,omitempty"`
+	Timestamp string         `json:"timestamp"`
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func entries(ps omnicart.Problems) []debugEntry {
+	out := make([]debugEntry, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, debugEntry{Code: p.Code, Message: p.Message()})
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// writeProblems writes a failed response: the first problem is the main
+// code; with debug on the others are listed, with debug off the list is
+// empty.
+func writeProblems(w http.ResponseWriter, rc *reqCtx, ps omnicart.Problems) {
+	if len(ps) == 0 {
+		ps = omnicart.Problems{{Code: omnicart.CodeSystem}}
+	}
+	rest := omnicart.Problems{}
+	if rc.debug {
+		rest = ps[1:]
+	}
+	list := entries(rest)
+	writeJSON(w, httpStatus(ps[0].Code, false), envelope{
+		Code: ps[0].Code, Message: ps[0].Message(), Debug: &list, Timestamp: stamp(rc.received),
+	})
+}
+
+// writeSuccess writes a successful response. infos are the info messages
+// found; forced are those that are the main code even with debug off (status
+// filters that matched nothing).
+func writeSuccess(w http.ResponseWriter, rc *reqCtx, created bool, cartID string, data any, infos omnicart.Problems, forced bool) {
+	env := envelope{CartID: cartID, Data: data, Code: omnicart.CodeSuccess, Message: "Success", Timestamp: stamp(rc.received)}
+	switch {
+	case rc.debug:
+		rest := omnicart.Problems{}
+		if len(infos) > 0 {
+			env.Code, env.Message = infos[0].Code, infos[0].Message()
+			rest = infos[1:]
+		}
+		list := entries(rest)
+		env.Debug = &list
+	case forced && len(infos) > 0:
+		env.Code, env.Message = infos[0].Code, infos[0].Message()
+	}
+	writeJSON(w, httpStatus(env.Code, created), env)
+}

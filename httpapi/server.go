@@ -1,0 +1,281 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/gateway"
+	"github.com/omnicart/omnicart/jsontree"
+)
+
+// MaxBody is the largest request body accepted (1 MiB).
+const MaxBody = 1 << 20
+
+// Server serves the HTTP API. All fields are required.
+type Server struct {
+	Service *gateway.Service
+	Log     *slog.Logger
+	// PublicURL is the externally visible base URL, used in payment links.
+	PublicURL string
+	// Ready reports whether the server should receive traffic (false while
+	// draining).
+	Ready func() bool
+}
+
+// reqCtx is what a handler knows about the request beyond *http.Request.
+type reqCtx struct {
+	id       string
+	received time.Time
+	debug    bool
+	merchant *omnicart.Merchant
+	key      *omnicart.APIKey
+}
+
+type apiHandler func(w http.ResponseWriter, r *http.Request, rc *reqCtx)
+
+// route is one Merchant API path: its HTTP method and the key method it
+// needs.
+type route struct {
+	method    string
+	keyMethod string
+	handle    apiHandler
+}
+
+// Handler returns the root handler with its middleware.
+func (s *Server) Handler() http.Handler {
+	return s.middleware(http.HandlerFunc(s.dispatch))
+}
+
+func (s *Server) routes() map[string]route {
+	return map[string]route{
+		"/init":    {http.MethodPost, omnicart.MethodInit, s.handleInit},
+		"/status":  {http.MethodGet, omnicart.MethodStatus, s.handleStatus},
+		"/capture": {http.MethodPost, omnicart.MethodCapture, s.actionHandler(omnicart.ActionCapture)},
+		"/cancel":  {http.MethodPost, omnicart.MethodCancel, s.actionHandler(omnicart.ActionCancel)},
+		"/refund":  {http.MethodPost, omnicart.MethodRefund, s.actionHandler(omnicart.ActionRefund)},
+		"/modify":  {http.MethodPatch, omnicart.MethodModify, s.handleModify},
+	}
+}
+
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	rc := requestCtx(r)
+	path := r.URL.Path
+	switch {
+	case path == "/healthz":
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return
+	case path == "/readyz":
+		s.handleReady(w, r)
+		return
+	case path == "/codes":
+		s.handleCodes(w, r, rc)
+		return
+	case strings.HasPrefix(path, "/pay/"):
+		s.handlePay(w, r, rc, strings.TrimPrefix(path, "/pay/"))
+		return
+	}
+	key := path
+	if path == "/status" || strings.HasPrefix(path, "/status/") {
+		key = "/status"
+	}
+	rt, ok := s.routes()[key]
+	if !ok {
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeNotFound}})
+		return
+	}
+	m, k, err := s.Service.Authenticate(r.Context(), r.Header.Get("Api-Access-Token"))
+	if err != nil {
+		s.fail(w, r, rc, err)
+		return
+	}
+	rc.merchant, rc.key = m, k
+	if r.Method != rt.method || !k.Allows(rt.keyMethod) {
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeMethodNotAllowed}})
+		return
+	}
+	rt.handle(w, r, rc)
+}
+
+// fail writes err: domain errors with their problems, anything else as
+// 199000 (logged in full with the request id).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
+	var de *omnicart.Error
+	if errors.As(err, &de) {
+		writeProblems(w, rc, de.Problems)
+		return
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		w.Header().Set("Retry-After", "1")
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeUnavailable}})
+		return
+	}
+	s.Log.ErrorContext(r.Context(), "request failed", "request_id", rc.id, "err", err)
+	writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeSystem}})
+}
+
+// readJSON reads and parses a JSON request body. It writes the error
+// response and returns nil when the body is too large, not JSON, or not an
+// object.
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, rc *reqCtx) *jsontree.Value {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeInvalidFormat, Arg: "Content-Type"}})
+		return nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeBodyTooLarge}})
+			return nil
+		}
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeInvalidFormat, Arg: "body"}})
+		return nil
+	}
+	root, err := jsontree.Parse(body)
+	if err != nil {
+		var dup *jsontree.DuplicateKeyError
+		if errors.As(err, &dup) {
+			writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeInvalidFormat, Arg: dup.Key}})
+			return nil
+		}
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeInvalidFormat, Arg: "body"}})
+		return nil
+	}
+	if root.Kind != jsontree.Object {
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeInvalidFormat, Arg: "body"}})
+		return nil
+	}
+	if d := root.Get("debug"); d != nil && d.Kind == jsontree.Bool {
+		rc.debug = d.Bool
+	}
+	return root
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil && !s.Ready() {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Service.Store.Ping(ctx); err != nil {
+		s.Log.ErrorContext(r.Context(), "readiness: database unreachable", "err", err)
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+type codeDoc struct {
+	Code       omnicart.Code `json:"code"`
+	HTTPStatus int           `json:"httpStatus"`
+	Message    string        `json:"message"`
+	Meaning    string        `json:"meaning"`
+}
+
+func (s *Server) handleCodes(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if r.Method != http.MethodGet {
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeMethodNotAllowed}})
+		return
+	}
+	var out []codeDoc
+	for _, e := range omnicart.Catalog() {
+		st := httpStatus(e.Code, false)
+		if strings.HasPrefix(string(e.Code), "101") {
+			st = 0 // only ever listed in debug
+		}
+		out = append(out, codeDoc{Code: e.Code, HTTPStatus: st, Message: e.Template, Meaning: e.Meaning})
+	}
+	writeSuccess(w, rc, false, "", map[string]any{"codes": out}, nil, false)
+}
+
+type ctxKey struct{}
+
+func requestCtx(r *http.Request) *reqCtx {
+	rc, _ := r.Context().Value(ctxKey{}).(*reqCtx)
+	if rc == nil {
+		rc = &reqCtx{received: time.Now()}
+	}
+	return rc
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func validRequestID(s string) bool {
+	return s != "" && len(s) <= 64 && omnicart.ValidItemID(s)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (sw *statusWriter) WriteHeader(code int) {
+	if sw.status == 0 {
+		sw.status = code
+	}
+	sw.ResponseWriter.WriteHeader(code)
+}
+
+func (sw *statusWriter) Write(b []byte) (int, error) {
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+	n, err := sw.ResponseWriter.Write(b)
+	sw.bytes += n
+	return n, err
+}
+
+// middleware assigns the request id (echoed as Request-Id), recovers panics
+// as 199000, and logs one structured line per request.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := &reqCtx{received: s.Service.Now(), id: r.Header.Get("Request-Id")}
+		if !validRequestID(rc.id) {
+			rc.id = newRequestID()
+		}
+		w.Header().Set("Request-Id", rc.id)
+		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, rc))
+		defer func() {
+			if p := recover(); p != nil {
+				s.Log.ErrorContext(r.Context(), "panic serving request", "request_id", rc.id, "panic", p)
+				if sw.status == 0 {
+					writeProblems(sw, rc, omnicart.Problems{{Code: omnicart.CodeSystem}})
+				}
+			}
+			attrs := []any{"request_id", rc.id, "method", r.Method, "path", logPath(r.URL.Path), "status", sw.status,
+				"bytes", sw.bytes, "duration_ms", float64(time.Since(rc.received).Microseconds()) / 1000}
+			if rc.merchant != nil {
+				attrs = append(attrs, "merchant", rc.merchant.ID)
+			}
+			s.Log.InfoContext(r.Context(), "request", attrs...)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// logPath hides payment tokens from logs.
+func logPath(p string) string {
+	if strings.HasPrefix(p, "/pay/") {
+		return "/pay/…"
+	}
+	return p
+}

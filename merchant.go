@@ -1,0 +1,94 @@
+package omnicart
+
+import "time"
+
+// Mode says whether a merchant pays through the sandbox issuer (test) or a
+// real acquirer (live).
+type Mode string
+
+// Merchant modes.
+const (
+	ModeTest Mode = "test"
+	ModeLive Mode = "live"
+)
+
+// Privileges are operator-set permissions of a merchant.
+type Privileges struct {
+	CartExpiry     bool  `json:"cartExpiry"`
+	AutoComplete   bool  `json:"autoComplete"`
+	CaptureMinSecs int64 `json:"captureMinSecs"`
+	CaptureMaxSecs int64 `json:"captureMaxSecs"`
+	Timers         bool  `json:"timers"`
+	AmountSettings bool  `json:"amountSettings"`
+	OneStep        bool  `json:"oneStep"`
+}
+
+// DefaultPrivileges are the privileges of a new merchant.
+func DefaultPrivileges() Privileges {
+	return Privileges{AutoComplete: true, CaptureMinSecs: 600, CaptureMaxSecs: 604800, Timers: true, AmountSettings: true, OneStep: true}
+}
+
+// AllPrivileges grants everything, including setting cartExpiry.
+func AllPrivileges() Privileges {
+	p := DefaultPrivileges()
+	p.CartExpiry = true
+	return p
+}
+
+// Defaults of a new merchant.
+const (
+	DefaultCartExpirySecs    = 7200
+	DefaultMaxDeclines       = 3
+	DefaultCaptureWindowSecs = 172800
+)
+
+// Merchant is a business that opens carts.
+type Merchant struct {
+	ID                string     `json:"merchantId"`
+	Name              string     `json:"name"`
+	Mode              Mode       `json:"mode"`
+	CartExpirySecs    int64      `json:"cartExpirySecs"`
+	MaxDeclines       int        `json:"maxDeclines"`
+	Privileges        Privileges `json:"privileges"`
+	CreatedAt         time.Time  `json:"createdAt"`
+}
+
+// Methods of the merchant API that a key can be limited to.
+const (
+	MethodInit    = "init"
+	MethodStatus  = "status"
+	MethodCapture = "capture"
+	MethodCancel  = "cancel"
+	MethodModify  = "modify"
+	MethodRefund  = "refund"
+)
+
+// AllMethods lists every merchant API method.
+func AllMethods() []string {
+	return []string{MethodInit, MethodStatus, MethodCapture, MethodCancel, MethodModify, MethodRefund}
+}
+
+// APIKey is a merchant's credential. Only a keyed hash of the secret is kept.
+type APIKey struct {
+	Prefix     string     `json:"prefix"`
+	MerchantID string     `json:"merchantId"`
+	Hash       []byte     `json:"-"`
+	Methods    []string   `json:"methods"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
+}
+
+// Allows reports whether the key may call method. A key with no method list
+// may call every method.
+func (k *APIKey) Allows(method string) bool {
+	if len(k.Methods) == 0 {
+		return true
+	}
+	return contains(k.Methods, method)
+}
+
+// CatalogItem is an entry of a merchant's items catalog.
+type CatalogItem struct {
+	ItemID      string `json:"itemId"`
+	DisplayName string `json:"displayName"`
+}

@@ -1,0 +1,60 @@
+package omnicart
+
+import (
+	"context"
+	"errors"
+)
+
+// Card is what the customer typed. It is handed to the provider and never
+// stored or logged.
+type Card struct {
+	Number string
+	Expiry string // MM/YY
+	CVC    string
+	Holder string
+}
+
+// AuthorizeRequest asks the provider to hold Amount on the customer's card.
+type AuthorizeRequest struct {
+	Operation
+	Card Card
+}
+
+// Authorization is a granted hold.
+type Authorization struct {
+	Ref  string
+	Card CardInfo
+}
+
+// DeclineError is returned by Provider.Authorize when the issuer refuses the
+// payment. Reason is safe to show to the customer.
+type DeclineError struct {
+	Reason string
+}
+
+func (e *DeclineError) Error() string { return "declined: " + e.Reason }
+
+// IsDecline reports whether err is a decline, and returns it.
+func IsDecline(err error) (*DeclineError, bool) {
+	var d *DeclineError
+	ok := errors.As(err, &d)
+	return d, ok
+}
+
+// Provider moves money: the sandbox issuer in test mode, an acquirer in live
+// mode. Every method is idempotent by the operation's OpID: calling it again
+// with the same OpID returns the first outcome and moves no more money.
+type Provider interface {
+	// Authorize places a hold. It returns *DeclineError when the issuer
+	// refuses.
+	Authorize(ctx context.Context, req AuthorizeRequest) (Authorization, error)
+	// Capture moves Amount of the hold AuthRef to the merchant.
+	Capture(ctx context.Context, op Operation) error
+	// Release gives Amount of the hold AuthRef back to the customer.
+	Release(ctx context.Context, op Operation) error
+	// Refund returns Amount of captured money to the customer.
+	Refund(ctx context.Context, op Operation) error
+	// Void undoes the authorization made under opID, if there is one. It is
+	// used when the outcome of an Authorize call is unknown.
+	Void(ctx context.Context, opID string) error
+}

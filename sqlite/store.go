@@ -1,0 +1,396 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/omnicart/omnicart"
+)
+
+// Store implements omnicart.Store.
+type Store struct {
+	*DB
+}
+
+// NewStore returns the store of db.
+func NewStore(db *DB) *Store { return &Store{DB: db} }
+
+var _ omnicart.Store = (*Store)(nil)
+
+// Tx runs fn in a write transaction.
+func (s *Store) Tx(ctx context.Context, fn func(omnicart.Tx) error) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error { return fn(&txn{tx: tx}) })
+}
+
+// View runs fn in a read transaction.
+func (s *Store) View(ctx context.Context, fn func(omnicart.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(&txn{tx: tx})
+}
+
+type txn struct {
+	tx *sql.Tx
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMs(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func (t *txn) CreateMerchant(ctx context.Context, m *omnicart.Merchant) error {
+	doc, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO merchants(id, name, doc, created_at) VALUES (?, ?, ?, ?)`,
+		m.ID, m.Name, string(doc), ms(m.CreatedAt))
+	if isUnique(err) {
+		return omnicart.ErrConflict
+	}
+	return wrap("create merchant", err)
+}
+
+func (t *txn) Merchant(ctx context.Context, id string) (*omnicart.Merchant, error) {
+	var doc string
+	err := t.tx.QueryRowContext(ctx, `SELECT doc FROM merchants WHERE id = ?`, id).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, omnicart.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrap("load merchant", err)
+	}
+	var m omnicart.Merchant
+	if err := json.Unmarshal([]byte(doc), &m); err != nil {
+		return nil, fmt.Errorf("decode merchant %s: %w", id, err)
+	}
+	return &m, nil
+}
+
+func (t *txn) Merchants(ctx context.Context) ([]*omnicart.Merchant, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT doc FROM merchants ORDER BY created_at, id`)
+	if err != nil {
+		return nil, wrap("list merchants", err)
+	}
+	defer rows.Close()
+	var out []*omnicart.Merchant
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		var m omnicart.Merchant
+		if err := json.Unmarshal([]byte(doc), &m); err != nil {
+			return nil, err
+		}
+		out = append(out, &m)
+	}
+	return out, rows.Err()
+}
+
+func (t *txn) CreateAPIKey(ctx context.Context, k *omnicart.APIKey) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO api_keys(hash, prefix, merchant_id, methods, created_at) VALUES (?, ?, ?, ?, ?)`,
+		k.Hash, k.Prefix, k.MerchantID, strings.Join(k.Methods, ","), ms(k.CreatedAt))
+	if isUnique(err) {
+		return omnicart.ErrConflict
+	}
+	return wrap("create api key", err)
+}
+
+func scanKey(sc interface{ Scan(...any) error }) (*omnicart.APIKey, error) {
+	var k omnicart.APIKey
+	var methods string
+	var created int64
+	var revoked sql.NullInt64
+	if err := sc.Scan(&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked); err != nil {
+		return nil, err
+	}
+	if methods != "" {
+		k.Methods = strings.Split(methods, ",")
+	}
+	k.CreatedAt = fromMs(created)
+	if revoked.Valid {
+		r := fromMs(revoked.Int64)
+		k.RevokedAt = &r
+	}
+	return &k, nil
+}
+
+func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, error) {
+	row := t.tx.QueryRowContext(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at FROM api_keys WHERE hash = ? AND revoked_at IS NULL`, hash)
+	k, err := scanKey(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, omnicart.ErrNotFound
+	}
+	return k, wrap("load api key", err)
+}
+
+func (t *txn) APIKeys(ctx context.Context, merchantID string) ([]*omnicart.APIKey, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at FROM api_keys WHERE merchant_id = ? ORDER BY created_at`, merchantID)
+	if err != nil {
+		return nil, wrap("list api keys", err)
+	}
+	defer rows.Close()
+	var out []*omnicart.APIKey
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+func (t *txn) RevokeAPIKey(ctx context.Context, merchantID, prefix string, at time.Time) error {
+	if prefix == "" {
+		return omnicart.ErrNotFound
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT hash FROM api_keys WHERE merchant_id = ? AND revoked_at IS NULL AND substr(prefix, 1, ?) = ?`,
+		merchantID, len(prefix), prefix)
+	if err != nil {
+		return wrap("find api key", err)
+	}
+	var hashes [][]byte
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return err
+		}
+		hashes = append(hashes, h)
+	}
+	rows.Close()
+	switch {
+	case len(hashes) == 0:
+		return omnicart.ErrNotFound
+	case len(hashes) > 1:
+		return omnicart.ErrConflict
+	}
+	_, err = t.tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE hash = ?`, ms(at), hashes[0])
+	return wrap("revoke api key", err)
+}
+
+func (t *txn) PutCatalogItems(ctx context.Context, merchantID string, items []omnicart.CatalogItem) error {
+	for _, it := range items {
+		_, err := t.tx.ExecContext(ctx, `INSERT INTO catalog_items(merchant_id, item_id, display_name) VALUES (?, ?, ?)
+			ON CONFLICT(merchant_id, item_id) DO UPDATE SET display_name = excluded.display_name`, merchantID, it.ItemID, it.DisplayName)
+		if err != nil {
+			return wrap("put catalog item", err)
+		}
+	}
+	return nil
+}
+
+func (t *txn) CatalogItems(ctx context.Context, merchantID string, ids []string) ([]omnicart.CatalogItem, error) {
+	var out []omnicart.CatalogItem
+	for _, id := range ids {
+		var name string
+		err := t.tx.QueryRowContext(ctx, `SELECT display_name FROM catalog_items WHERE merchant_id = ? AND item_id = ?`, merchantID, id).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, wrap("load catalog item", err)
+		}
+		out = append(out, omnicart.CatalogItem{ItemID: id, DisplayName: name})
+	}
+	return out, nil
+}
+
+func (t *txn) CartExists(ctx context.Context, merchantID, cartID string) (bool, error) {
+	var one int
+	err := t.tx.QueryRowContext(ctx, `SELECT 1 FROM carts WHERE merchant_id = ? AND cart_id = ?`, merchantID, cartID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, wrap("find cart", err)
+}
+
+
+func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte) error {
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO carts(merchant_id, cart_id, token_hash, doc, next_due_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.MerchantID, c.ID, tokenHash, string(doc), nextDue(c), ms(c.CreatedAt), ms(c.CreatedAt))
+	if isUnique(err) {
+		return omnicart.ErrConflict
+	}
+	if err != nil {
+		return wrap("create cart", err)
+	}
+	pk, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	return t.afterSave(ctx, pk, c)
+}
+
+func (t *txn) loadCart(ctx context.Context, where string, args ...any) (*omnicart.Cart, int64, error) {
+	var pk int64
+	var doc string
+	err := t.tx.QueryRowContext(ctx, `SELECT pk, doc FROM carts WHERE `+where, args...).Scan(&pk, &doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, omnicart.ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, wrap("load cart", err)
+	}
+	var c omnicart.Cart
+	if err := json.Unmarshal([]byte(doc), &c); err != nil {
+		return nil, 0, fmt.Errorf("decode cart %d: %w", pk, err)
+	}
+	return &c, pk, nil
+}
+
+func (t *txn) LockCart(ctx context.Context, merchantID, cartID string) (*omnicart.Cart, error) {
+	// The write transaction already holds SQLite's database-wide write lock.
+	c, _, err := t.loadCart(ctx, `merchant_id = ? AND cart_id = ?`, merchantID, cartID)
+	return c, err
+}
+
+func (t *txn) LockCartByToken(ctx context.Context, tokenHash []byte) (*omnicart.Cart, error) {
+	c, _, err := t.loadCart(ctx, `token_hash = ?`, tokenHash)
+	return c, err
+}
+
+func (t *txn) Cart(ctx context.Context, merchantID, cartID string) (*omnicart.Cart, error) {
+	c, _, err := t.loadCart(ctx, `merchant_id = ? AND cart_id = ?`, merchantID, cartID)
+	return c, err
+}
+
+func (t *txn) SaveCart(ctx context.Context, c *omnicart.Cart) error {
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	var pk int64
+	err = t.tx.QueryRowContext(ctx, `UPDATE carts SET doc = ?, next_due_at = ?, updated_at = ? WHERE merchant_id = ? AND cart_id = ? RETURNING pk`,
+		string(doc), nextDue(c), time.Now().UnixMilli(), c.MerchantID, c.ID).Scan(&pk)
+	if errors.Is(err, sql.ErrNoRows) {
+		return omnicart.ErrNotFound
+	}
+	if err != nil {
+		return wrap("save cart", err)
+	}
+	return t.afterSave(ctx, pk, c)
+}
+
+// afterSave writes the cart's new events and refreshes its timer index rows.
+func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
+	for _, e := range c.TakeEvents() {
+		body, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO events(cart_pk, sequence, type, body, created_at) VALUES (?, ?, ?, ?, ?)`,
+			pk, e.Sequence, e.Type, string(body), ms(e.At)); err != nil {
+			return wrap("save event", err)
+		}
+	}
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM item_timers WHERE cart_pk = ?`, pk); err != nil {
+		return wrap("clear timers", err)
+	}
+	if c.CustomerID == "" {
+		return nil
+	}
+	for i := range c.Items {
+		tm := c.Items[i].Timer
+		if tm == nil || (tm.Status != omnicart.TimerPending && tm.Status != omnicart.TimerStarted && tm.Status != omnicart.TimerPaused) {
+			continue
+		}
+		var until any
+		if d, ok := tm.Deadline(); ok {
+			until = ms(d)
+		}
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO item_timers(merchant_id, customer_id, item_id, cart_pk, active_until) VALUES (?, ?, ?, ?, ?)`,
+			c.MerchantID, c.CustomerID, c.Items[i].ID, pk, until); err != nil {
+			return wrap("save timer", err)
+		}
+	}
+	return nil
+}
+
+// nextDue is the earliest deadline of the cart, for the scheduler.
+func nextDue(c *omnicart.Cart) any {
+	d, ok := c.NextDeadline()
+	if !ok {
+		return nil
+	}
+	return ms(d)
+}
+
+func (t *txn) ActiveTimer(ctx context.Context, merchantID, customerID, itemID string, now time.Time) (string, bool, error) {
+	var cartID string
+	err := t.tx.QueryRowContext(ctx, `SELECT c.cart_id FROM item_timers t JOIN carts c ON c.pk = t.cart_pk
+		WHERE t.merchant_id = ? AND t.customer_id = ? AND t.item_id = ? AND (t.active_until IS NULL OR t.active_until > ?)
+		ORDER BY c.pk LIMIT 1`, merchantID, customerID, itemID, ms(now)).Scan(&cartID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, wrap("find active timer", err)
+	}
+	return cartID, true, nil
+}
+
+func (t *txn) CreateOperations(ctx context.Context, ops []omnicart.Operation, at time.Time) error {
+	for _, op := range ops {
+		body, err := json.Marshal(op)
+		if err != nil {
+			return err
+		}
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO operations(op_id, cart_pk, body, created_at)
+			VALUES (?, (SELECT pk FROM carts WHERE merchant_id = ? AND cart_id = ?), ?, ?)`,
+			op.OpID, op.MerchantID, op.CartID, string(body), ms(at)); err != nil {
+			return wrap("create operation", err)
+		}
+	}
+	return nil
+}
+
+func (t *txn) FinishOperation(ctx context.Context, opID, outcome string, at time.Time) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE operations SET outcome = ?, settled_at = ? WHERE op_id = ? AND outcome IS NULL`, outcome, ms(at), opID)
+	return wrap("finish operation", err)
+}
+
+func (t *txn) UnfinishedOperations(ctx context.Context, before time.Time, limit int) ([]omnicart.Operation, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT body FROM operations WHERE outcome IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`, ms(before), limit)
+	if err != nil {
+		return nil, wrap("list operations", err)
+	}
+	defer rows.Close()
+	var out []omnicart.Operation
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var op omnicart.Operation
+		if err := json.Unmarshal([]byte(body), &op); err != nil {
+			return nil, err
+		}
+		out = append(out, op)
+	}
+	return out, rows.Err()
+}
+
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,74 @@
+package omnicart
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the storage of OmniCart. Both engines (SQLite, PostgreSQL)
+// implement it and pass the same conformance suite.
+type Store interface {
+	// Tx runs fn in one transaction that may write. The transaction is
+	// committed when fn returns nil and rolled back otherwise. Transactions
+	// are serializable with respect to carts: a cart loaded with LockCart
+	// cannot change until the transaction ends.
+	Tx(ctx context.Context, fn func(tx Tx) error) error
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(tx Tx) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is a storage transaction.
+type Tx interface {
+	// CreateMerchant stores a new merchant.
+	CreateMerchant(ctx context.Context, m *Merchant) error
+	// Merchant returns a merchant or ErrNotFound.
+	Merchant(ctx context.Context, id string) (*Merchant, error)
+	// Merchants lists every merchant.
+	Merchants(ctx context.Context) ([]*Merchant, error)
+
+	// CreateAPIKey stores a key (its hash only).
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// APIKeyByHash returns the unrevoked key with this hash, or ErrNotFound.
+	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	// RevokeAPIKey revokes the merchant's key whose prefix starts with
+	// prefix. It returns ErrNotFound when no key matches and ErrConflict when
+	// more than one does.
+	RevokeAPIKey(ctx context.Context, merchantID, prefix string, at time.Time) error
+	// APIKeys lists a merchant's keys.
+	APIKeys(ctx context.Context, merchantID string) ([]*APIKey, error)
+
+	// PutCatalogItems adds or renames catalog items.
+	PutCatalogItems(ctx context.Context, merchantID string, items []CatalogItem) error
+	// CatalogItems returns the catalog entries among ids, in any order.
+	CatalogItems(ctx context.Context, merchantID string, ids []string) ([]CatalogItem, error)
+
+	// CartExists reports whether the merchant has a cart with this id.
+	CartExists(ctx context.Context, merchantID, cartID string) (bool, error)
+	// CreateCart stores a new cart with its payment token hash and events.
+	// It returns ErrConflict when the cartId exists.
+	CreateCart(ctx context.Context, c *Cart, payTokenHash []byte) error
+	// LockCart loads a cart for update, or returns ErrNotFound.
+	LockCart(ctx context.Context, merchantID, cartID string) (*Cart, error)
+	// LockCartByToken loads, for update, the cart whose payment token has
+	// this hash, or returns ErrNotFound.
+	LockCartByToken(ctx context.Context, tokenHash []byte) (*Cart, error)
+	// Cart loads a cart without locking it, or returns ErrNotFound.
+	Cart(ctx context.Context, merchantID, cartID string) (*Cart, error)
+	// SaveCart saves a changed cart and the events it produced.
+	SaveCart(ctx context.Context, c *Cart) error
+	// ActiveTimer finds another cart of the merchant where customerID has an
+	// active timer on itemID at now. ok is false when there is none.
+	ActiveTimer(ctx context.Context, merchantID, customerID, itemID string, now time.Time) (cartID string, ok bool, err error)
+
+	// CreateOperations records money operations before the provider is
+	// called.
+	CreateOperations(ctx context.Context, ops []Operation, at time.Time) error
+	// FinishOperation marks an operation settled with its outcome.
+	FinishOperation(ctx context.Context, opID string, outcome string, at time.Time) error
+	// UnfinishedOperations lists operations created before `before` that
+	// were never settled (a crash between the provider call and the save).
+	UnfinishedOperations(ctx context.Context, before time.Time, limit int) ([]Operation, error)
+}
