@@ -87,13 +87,13 @@ type PendingOp struct {
 
 // Item is one line of a cart.
 type Item struct {
-	ID       string          `json:"id"`
-	Tag      string          `json:"tag,omitempty"`
-	Status   Status          `json:"status"`
-	Reached  []Status        `json:"reached"`
-	Payment  PaymentSnapshot `json:"payment"`
-	Capture  CaptureSettings `json:"captureSettings"`
-	Timer    *Timer          `json:"timer,omitempty"`
+	ID      string          `json:"id"`
+	Tag     string          `json:"tag,omitempty"`
+	Status  Status          `json:"status"`
+	Reached []Status        `json:"reached"`
+	Payment PaymentSnapshot `json:"payment"`
+	Capture CaptureSettings `json:"captureSettings"`
+	Timer   *Timer          `json:"timer,omitempty"`
 	// Initiated is the full amount at init; it never changes.
 	Initiated int64 `json:"initiated"`
 	// Full is the current full amount while initiated or authorized (after
@@ -200,10 +200,10 @@ type Cart struct {
 
 // Event is a domain event produced by a state change, saved with it.
 type Event struct {
-	Type     string    `json:"type"`
-	Sequence int64     `json:"sequence"`
-	At       time.Time `json:"createdAt"`
-	Changes  []Change  `json:"changes,omitempty"`
+	Type     string        `json:"type"`
+	Sequence int64         `json:"sequence"`
+	At       time.Time     `json:"createdAt"`
+	Changes  []Change      `json:"changes,omitempty"`
 	Timers   []TimerChange `json:"timers,omitempty"`
 }
 

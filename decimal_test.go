@@ -9,16 +9,16 @@ import (
 func TestCalculateAmount(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		amount    int64
-		qty, mod  string
-		want      int64
-		wantOK    bool
+		amount   int64
+		qty, mod string
+		want     int64
+		wantOK   bool
 	}{
 		{5000, "4", "0.7", 14000, true},
 		{150, "18", "1", 2700, true},
-		{1, "0.5", "1", 1, true},      // 0.5 rounds away from zero
-		{1, "0.49", "1", 0, true},     // below one half rounds down
-		{3, "0.5", "1", 2, true},      // 1.5 -> 2
+		{1, "0.5", "1", 1, true},  // 0.5 rounds away from zero
+		{1, "0.49", "1", 0, true}, // below one half rounds down
+		{3, "0.5", "1", 2, true},  // 1.5 -> 2
 		{333, "0.333333", "3", 333, true},
 		{1000000000000000, "1", "1", 1000000000000000, true},
 		{1000000000000000, "1.000001", "1", 0, false},

@@ -10,10 +10,10 @@ type Filter struct {
 }
 
 type filterResult struct {
-	idx            []int
-	missingTags    []string
-	missingIDs     []string
-	timerEmptied   bool
+	idx          []int
+	missingTags  []string
+	missingIDs   []string
+	timerEmptied bool
 }
 
 func (c *Cart) filter(f Filter) filterResult {

@@ -56,7 +56,7 @@ func NewCart(spec *InitSpec, m *Merchant, now time.Time, sp *StagedProblems) *Ca
 		}
 		r := Resolve(is, tag, &spec.Cart)
 		full, ok := r.Payment.FullAmount()
-		if !ok {
+		if !ok && is.Amount > 0 { // a missing or malformed amount is already reported
 			sp.Add(StageValues, Problem{Code: CodeInvalidItemValue, Arg: "amount", Items: []string{is.ID}})
 		}
 		it := Item{ID: is.ID, Tag: is.Tag, Status: StatusInitiated, Reached: []Status{StatusInitiated},

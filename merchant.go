@@ -44,13 +44,13 @@ const (
 
 // Merchant is a business that opens carts.
 type Merchant struct {
-	ID                string     `json:"merchantId"`
-	Name              string     `json:"name"`
-	Mode              Mode       `json:"mode"`
-	CartExpirySecs    int64      `json:"cartExpirySecs"`
-	MaxDeclines       int        `json:"maxDeclines"`
-	Privileges        Privileges `json:"privileges"`
-	CreatedAt         time.Time  `json:"createdAt"`
+	ID             string     `json:"merchantId"`
+	Name           string     `json:"name"`
+	Mode           Mode       `json:"mode"`
+	CartExpirySecs int64      `json:"cartExpirySecs"`
+	MaxDeclines    int        `json:"maxDeclines"`
+	Privileges     Privileges `json:"privileges"`
+	CreatedAt      time.Time  `json:"createdAt"`
 }
 
 // Methods of the merchant API that a key can be limited to.

@@ -17,14 +17,14 @@ const (
 // stored before the provider is called and settled after, so that a crash in
 // between is recovered by calling the provider again with the same OpID.
 type Operation struct {
-	OpID       string `json:"opId"`
-	Kind       OpKind `json:"kind"`
-	MerchantID string `json:"merchantId"`
-	CartID     string `json:"cartId"`
+	OpID       string   `json:"opId"`
+	Kind       OpKind   `json:"kind"`
+	MerchantID string   `json:"merchantId"`
+	CartID     string   `json:"cartId"`
 	ItemIDs    []string `json:"itemIds"`
-	Currency   string `json:"currency"`
-	Amount     int64  `json:"amount"`
-	AuthRef    string `json:"authRef,omitempty"`
+	Currency   string   `json:"currency"`
+	Amount     int64    `json:"amount"`
+	AuthRef    string   `json:"authRef,omitempty"`
 }
 
 // Action is a merchant action on authorized or completed items.

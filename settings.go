@@ -17,7 +17,9 @@ type Level struct {
 func (l *Level) SetsAmount() bool { return l.AmountMode != nil || l.Modifier != nil }
 
 // SetsTimer reports whether the level sets timer settings.
-func (l *Level) SetsTimer() bool { return l.EnableTimer != nil || l.Trigger != nil || l.TimerValue != nil }
+func (l *Level) SetsTimer() bool {
+	return l.EnableTimer != nil || l.Trigger != nil || l.TimerValue != nil
+}
 
 // ItemSpec is one item of an init request.
 type ItemSpec struct {

@@ -116,11 +116,11 @@ type itemView struct {
 }
 
 type statusView struct {
-	CartID       string                  `json:"cartId"`
-	CustomerID   string                  `json:"customerId,omitempty"`
-	Currency     string                  `json:"currency"`
-	TotalAmounts omnicart.Amounts        `json:"totalAmounts"`
-	Items        []map[string]itemView   `json:"items"`
+	CartID       string                `json:"cartId"`
+	CustomerID   string                `json:"customerId,omitempty"`
+	Currency     string                `json:"currency"`
+	TotalAmounts omnicart.Amounts      `json:"totalAmounts"`
+	Items        []map[string]itemView `json:"items"`
 }
 
 // statusData renders the status of the items at idx as of now.
@@ -187,4 +187,3 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
-

@@ -44,12 +44,12 @@ type debugEntry struct {
 }
 
 type envelope struct {
-	CartID    string         `json:"cartId,omitempty"`
-	Data      any            `json:"data,omitempty"`
-	Code      omnicart.Code  `json:"code"`
-	Message   string         `json:"message"`
-	Debug     *[]debugEntry  `json:"debug,omitempty"`
-	Timestamp string         `json:"timestamp"`
+	CartID    string        `json:"cartId,omitempty"`
+	Data      any           `json:"data,omitempty"`
+	Code      omnicart.Code `json:"code"`
+	Message   string        `json:"message"`
+	Debug     *[]debugEntry `json:"debug,omitempty"`
+	Timestamp string        `json:"timestamp"`
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

@@ -218,7 +218,6 @@ func (t *txn) CartExists(ctx context.Context, merchantID, cartID string) (bool, 
 	return err == nil, wrap("find cart", err)
 }
 
-
 func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte) error {
 	doc, err := json.Marshal(c)
 	if err != nil {
