@@ -9,11 +9,20 @@ import (
 	"github.com/omnicart/omnicart/jsontree"
 )
 
-var (
-	paymentKeys = []string{"amountMode", "amountModifier", "capture", "captureSettings"}
-	levelKeys   = []string{"paymentBox", "enableTimer", "timer"}
-	triggers    = []string{"initiated", "rejected", "authorized", "canceled", "captured", "completed", "refunded", "expired", omnicart.TriggerManual}
-)
+// paymentKeys are the payment settings, allowed in paymentBox or directly on
+// a level object.
+func paymentKeys() []string {
+	return []string{"amountMode", "amountModifier", "capture", "captureSettings"}
+}
+
+// levelKeys are the keys every level object (cart, tag, item) may carry
+// besides payment settings.
+func levelKeys() []string { return []string{"paymentBox", "enableTimer", "timer"} }
+
+// triggers are the accepted timer trigger events.
+func triggers() []string {
+	return []string{"initiated", "rejected", "authorized", "canceled", "captured", "completed", "refunded", "expired", omnicart.TriggerManual}
+}
 
 // paymentFields reads payment settings from obj (a paymentBox, or a level
 // object that carries them directly) into l.
@@ -40,7 +49,7 @@ func (r *reader) paymentFields(a at, obj *jsontree.Value, l *omnicart.Level) {
 func (r *reader) level(a at, obj *jsontree.Value) omnicart.Level {
 	var direct, boxed omnicart.Level
 	r.paymentFields(a, obj, &direct)
-	if pb := obj.Get("paymentBox"); pb != nil && r.object(a, "paymentBox", pb, paymentKeys...) {
+	if pb := obj.Get("paymentBox"); pb != nil && r.object(a, "paymentBox", pb, paymentKeys()...) {
 		r.paymentFields(a.sub("paymentBox"), pb, &boxed)
 	}
 	l := direct
@@ -56,7 +65,7 @@ func (r *reader) level(a at, obj *jsontree.Value) omnicart.Level {
 			m := omnicart.TriggerManual
 			l.Trigger = &m
 		} else {
-			l.Trigger = r.enum(ta, t, "triggerEvent", triggers...)
+			l.Trigger = r.enum(ta, t, "triggerEvent", triggers()...)
 		}
 		l.TimerValue = r.integer(ta, t, "value", 0, omnicart.MaxAmount)
 	}
@@ -115,7 +124,7 @@ func sameInt(r *reader, a at, key string, x, y *int64) *int64 {
 
 func keysWith(base []string, more ...string) []string {
 	out := append([]string{}, base...)
-	out = append(out, paymentKeys...)
+	out = append(out, paymentKeys()...)
 	return append(out, more...)
 }
 
@@ -149,7 +158,7 @@ func parseInit(root *jsontree.Value) (*omnicart.InitSpec, *reader) {
 	spec.CartExpiry = r.integer(root0, root, "cartExpiry", 60, 30*24*3600)
 	if sc := root.Get("scope"); sc != nil && r.object(root0, "scope", sc, "cart", "tags") {
 		sa := root0.sub("scope")
-		if c := sc.Get("cart"); c != nil && r.object(sa, "cart", c, keysWith(levelKeys)...) {
+		if c := sc.Get("cart"); c != nil && r.object(sa, "cart", c, keysWith(levelKeys())...) {
 			spec.Cart = r.level(sa.sub("cart"), c)
 		}
 		spec.Tags = r.scopeTags(sa, sc)
@@ -188,7 +197,7 @@ func (r *reader) scopeTags(sa at, sc *jsontree.Value) []omnicart.TagSpec {
 				r.value(sa, "tags")
 				continue
 			}
-			if !r.object(ta, m.Key, m.Value, keysWith(levelKeys)...) {
+			if !r.object(ta, m.Key, m.Value, keysWith(levelKeys())...) {
 				continue
 			}
 			tags = append(tags, omnicart.TagSpec{Name: m.Key, Level: r.level(ta.sub(m.Key), m.Value)})
@@ -234,7 +243,7 @@ func (r *reader) initItems(root *jsontree.Value) []omnicart.ItemSpec {
 				r.format(a, m.Key)
 				continue
 			}
-			r.object(ia, "", obj, keysWith(levelKeys, "tag", "amount", "quantity")...)
+			r.object(ia, "", obj, keysWith(levelKeys(), "tag", "amount", "quantity")...)
 			is := omnicart.ItemSpec{ID: m.Key}
 			if tag := r.str(ia, obj, "tag"); tag != nil {
 				if omnicart.ValidTag(*tag) {

@@ -95,7 +95,7 @@ func (r *reader) timerChange(a at, obj *jsontree.Value) *omnicart.TimerChangeSpe
 		m := omnicart.TriggerManual
 		tc.Trigger = &m
 	} else {
-		tc.Trigger = r.enum(ta, mt, "triggerEvent", triggers...)
+		tc.Trigger = r.enum(ta, mt, "triggerEvent", triggers()...)
 	}
 	tc.Action = r.enum(ta, mt, "manualAction", omnicart.ActionStart, omnicart.ActionPause, omnicart.ActionStop)
 	tc.Value = r.integer(ta, mt, "timerValue", 0, omnicart.MaxAmount)
