@@ -103,8 +103,11 @@ type Item struct {
 	Refunded int64 `json:"refunded"`
 	// CaptureDueAt is when the capture window of an authorized two-step item
 	// runs out (zero when there is none).
-	CaptureDueAt time.Time  `json:"captureDueAt,omitzero"`
-	Pending      *PendingOp `json:"pending,omitempty"`
+	CaptureDueAt time.Time `json:"captureDueAt,omitzero"`
+	// Warned records that the auto-action warning of the current capture
+	// window was emitted.
+	Warned  bool       `json:"warned,omitempty"`
+	Pending *PendingOp `json:"pending,omitempty"`
 }
 
 // ReportedStatus is the status shown to the merchant: StatusOngoing while a
@@ -205,12 +208,23 @@ type Event struct {
 	At       time.Time     `json:"createdAt"`
 	Changes  []Change      `json:"changes,omitempty"`
 	Timers   []TimerChange `json:"timers,omitempty"`
+	// AutoActions are the upcoming capture-window actions of a
+	// payment.auto_action_pending event.
+	AutoActions []AutoActionNotice `json:"autoActions,omitempty"`
+}
+
+// AutoActionNotice announces a capture window's coming auto action.
+type AutoActionNotice struct {
+	ItemID     string     `json:"itemId"`
+	AutoAction AutoAction `json:"autoAction"`
+	DueAt      time.Time  `json:"dueAt"`
 }
 
 // Event types.
 const (
 	EventPaymentStatusChanged = "payment.status_changed"
 	EventTimerStatusChanged   = "timer.status_changed"
+	EventAutoActionPending    = "payment.auto_action_pending"
 )
 
 // TakeEvents returns the events produced since the last call and forgets
@@ -304,8 +318,10 @@ func sortedKeys(m map[int][]Status) []int {
 }
 
 // NextDeadline is the earliest moment something is due on the cart: cart
-// expiry while items wait for payment, a capture window, or a running timer.
-func (c *Cart) NextDeadline() (time.Time, bool) {
+// expiry while items wait for payment, a capture window or its warning
+// (lead before it), or a running timer's end. Items with an operation in
+// flight are skipped: their deadline comes back when it settles.
+func (c *Cart) NextDeadline(lead time.Duration) (time.Time, bool) {
 	var next time.Time
 	consider := func(t time.Time) {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
@@ -314,11 +330,16 @@ func (c *Cart) NextDeadline() (time.Time, bool) {
 	}
 	for i := range c.Items {
 		it := &c.Items[i]
-		if it.Status == StatusInitiated {
-			consider(c.ExpiresAt)
-		}
-		if it.Status == StatusAuthorized {
-			consider(it.CaptureDueAt)
+		if it.Pending == nil {
+			if it.Status == StatusInitiated {
+				consider(c.ExpiresAt)
+			}
+			if it.Status == StatusAuthorized && !it.CaptureDueAt.IsZero() {
+				if !it.Warned {
+					consider(it.CaptureDueAt.Add(-lead))
+				}
+				consider(it.CaptureDueAt)
+			}
 		}
 		if it.Timer != nil {
 			if d, ok := it.Timer.Deadline(); ok {

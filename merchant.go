@@ -37,9 +37,10 @@ func AllPrivileges() Privileges {
 
 // Defaults of a new merchant.
 const (
-	DefaultCartExpirySecs    = 7200
-	DefaultMaxDeclines       = 3
-	DefaultCaptureWindowSecs = 172800
+	DefaultCartExpirySecs     = 7200
+	DefaultMaxDeclines        = 3
+	DefaultCaptureWindowSecs  = 172800
+	DefaultAutoActionLeadSecs = 3600
 )
 
 // Merchant is a business that opens carts.
@@ -50,7 +51,25 @@ type Merchant struct {
 	CartExpirySecs int64      `json:"cartExpirySecs"`
 	MaxDeclines    int        `json:"maxDeclines"`
 	Privileges     Privileges `json:"privileges"`
-	CreatedAt      time.Time  `json:"createdAt"`
+	// AutoActionLeadSecs is how long before a capture window's auto action
+	// the payment.auto_action_pending event is sent.
+	AutoActionLeadSecs int64     `json:"autoActionLeadSecs"`
+	CreatedAt          time.Time `json:"createdAt"`
+	// ClockOffset is how far the merchant's test clock is ahead of real
+	// time (always zero in live mode). Stores keep it outside the document.
+	ClockOffset time.Duration `json:"-"`
+}
+
+// Now is the merchant's clock: real time plus the test-clock offset.
+func (m *Merchant) Now(real time.Time) time.Time { return real.Add(m.ClockOffset) }
+
+// AutoActionLead is the lead time of the auto-action warning (default one
+// hour).
+func (m *Merchant) AutoActionLead() time.Duration {
+	if m.AutoActionLeadSecs <= 0 {
+		return DefaultAutoActionLeadSecs * time.Second
+	}
+	return time.Duration(m.AutoActionLeadSecs) * time.Second
 }
 
 // Methods of the merchant API that a key can be limited to.

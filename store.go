@@ -20,6 +20,12 @@ type Store interface {
 	Close() error
 }
 
+// CartKey names a cart.
+type CartKey struct {
+	MerchantID string
+	CartID     string
+}
+
 // Tx is a storage transaction.
 type Tx interface {
 	// CreateMerchant stores a new merchant.
@@ -47,9 +53,10 @@ type Tx interface {
 
 	// CartExists reports whether the merchant has a cart with this id.
 	CartExists(ctx context.Context, merchantID, cartID string) (bool, error)
-	// CreateCart stores a new cart with its payment token hash and events.
-	// It returns ErrConflict when the cartId exists.
-	CreateCart(ctx context.Context, c *Cart, payTokenHash []byte) error
+	// CreateCart stores a new cart with its payment token hash and events,
+	// and its next deadline due (merchant time; zero for none). It returns
+	// ErrConflict when the cartId exists.
+	CreateCart(ctx context.Context, c *Cart, payTokenHash []byte, due time.Time) error
 	// LockCart loads a cart for update, or returns ErrNotFound.
 	LockCart(ctx context.Context, merchantID, cartID string) (*Cart, error)
 	// LockCartByToken loads, for update, the cart whose payment token has
@@ -57,8 +64,16 @@ type Tx interface {
 	LockCartByToken(ctx context.Context, tokenHash []byte) (*Cart, error)
 	// Cart loads a cart without locking it, or returns ErrNotFound.
 	Cart(ctx context.Context, merchantID, cartID string) (*Cart, error)
-	// SaveCart saves a changed cart and the events it produced.
-	SaveCart(ctx context.Context, c *Cart) error
+	// SaveCart saves a changed cart, the events it produced and its next
+	// deadline (merchant time; zero for none).
+	SaveCart(ctx context.Context, c *Cart, due time.Time) error
+	// DueCarts lists carts whose next deadline is at or before now (real
+	// time), earliest first, optionally of one merchant only. Engines with
+	// row locks lock and skip-lock them so that nodes share the work.
+	DueCarts(ctx context.Context, now time.Time, merchantID string, limit int) ([]CartKey, error)
+	// AdvanceClock moves a merchant's test clock forward by d, shifting the
+	// real-time due moments of its carts accordingly.
+	AdvanceClock(ctx context.Context, merchantID string, d time.Duration) error
 	// ActiveTimer finds another cart of the merchant where customerID has an
 	// active timer on itemID at now. ok is false when there is none.
 	ActiveTimer(ctx context.Context, merchantID, customerID, itemID string, now time.Time) (cartID string, ok bool, err error)

@@ -21,7 +21,7 @@ type InitResult struct {
 // returns an *omnicart.Error with every problem in reporting order when any
 // is an error.
 func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart.InitSpec, sp omnicart.StagedProblems) (*InitResult, error) {
-	now := s.Now()
+	now := m.Now(s.Now())
 	token := randomToken(32)
 	var res *InitResult
 	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
@@ -69,7 +69,7 @@ func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart
 		if sp.HasErrors() || c == nil {
 			return problemsError(sp)
 		}
-		if err := tx.CreateCart(ctx, c, hashToken(token)); err != nil {
+		if err := tx.CreateCart(ctx, c, hashToken(token), due(c, m)); err != nil {
 			if errors.Is(err, omnicart.ErrConflict) {
 				return omnicart.Errorf(omnicart.CodeCartExists, "")
 			}
@@ -100,7 +100,7 @@ type StatusResult struct {
 // Status reads a cart through a status filter. sp holds the decoder's
 // problems. Unknown carts give 123001.
 func (s *Service) Status(ctx context.Context, m *omnicart.Merchant, cartID string, f omnicart.Filter, sp omnicart.StagedProblems) (*StatusResult, error) {
-	now := s.Now()
+	now := m.Now(s.Now())
 	var c *omnicart.Cart
 	if cartID != "" {
 		err := s.Store.View(ctx, func(tx omnicart.Tx) error {
@@ -126,8 +126,11 @@ func (s *Service) Status(ctx context.Context, m *omnicart.Merchant, cartID strin
 }
 
 // lockForChange loads a cart for update inside tx, adding 123001 to sp when
-// it does not exist, and returns the decoder's problems as an error.
-func lockForChange(ctx context.Context, tx omnicart.Tx, m *omnicart.Merchant, cartID string, sp omnicart.StagedProblems, now time.Time) (*omnicart.Cart, error) {
+// it does not exist, and returns the decoder's problems as an error. It
+// first fires whatever is due on the cart, so that a request never acts on a
+// state its deadlines have already changed; the operations that firing
+// started are returned to be run with the request's own.
+func lockForChange(ctx context.Context, tx omnicart.Tx, m *omnicart.Merchant, cartID string, sp omnicart.StagedProblems, now time.Time) (*omnicart.Cart, []omnicart.Operation, error) {
 	var c *omnicart.Cart
 	if cartID != "" {
 		var err error
@@ -135,81 +138,140 @@ func lockForChange(ctx context.Context, tx omnicart.Tx, m *omnicart.Merchant, ca
 		if errors.Is(err, omnicart.ErrNotFound) {
 			sp.Add(omnicart.StageExists, omnicart.Problem{Code: omnicart.CodeCartNotFound})
 		} else if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if sp.HasErrors() {
-		return nil, problemsError(sp)
+		return nil, nil, problemsError(sp)
+	}
+	ops := catchUp(c, m, now)
+	return c, ops, nil
+}
+
+// catchUp fires every deadline of the cart that is due at now, in deadline
+// order, each at its own moment.
+func catchUp(c *omnicart.Cart, m *omnicart.Merchant, now time.Time) []omnicart.Operation {
+	var ops []omnicart.Operation
+	lead := m.AutoActionLead()
+	for range 64 { // a cart has few deadlines; the bound only guards against a loop
+		d, ok := c.NextDeadline(lead)
+		if !ok || d.After(now) {
+			break
+		}
+		ops = append(ops, c.Tick(d, lead, newOpID)...)
 	}
 	c.NormalizeTimers(now)
-	return c, nil
+	return ops
+}
+
+// due is the cart's next deadline in merchant time (zero for none).
+func due(c *omnicart.Cart, m *omnicart.Merchant) time.Time {
+	d, _ := c.NextDeadline(m.AutoActionLead())
+	return d
 }
 
 // Act runs capture, cancel or refund on the items a filter selects, and
 // returns the itemIds acted on, in cart order.
 func (s *Service) Act(ctx context.Context, m *omnicart.Merchant, a omnicart.Action, cartID string, f omnicart.Filter, sp omnicart.StagedProblems) ([]string, error) {
-	now := s.Now()
-	var ops []omnicart.Operation
+	now := m.Now(s.Now())
+	var fired, ops []omnicart.Operation
 	var ids []string
 	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
-		c, err := lockForChange(ctx, tx, m, cartID, sp, now)
+		c, due0, err := lockForChange(ctx, tx, m, cartID, sp, now)
 		if err != nil {
 			return err
 		}
-		idx, err := c.SelectForAction(f)
-		if err != nil {
-			return err
+		fired = due0
+		idx, actErr := c.SelectForAction(f)
+		if actErr == nil {
+			ops, ids, actErr = c.BeginAction(a, idx, newOpID)
 		}
-		ops, ids, err = c.BeginAction(a, idx, newOpID)
-		if err != nil {
-			return err
+		if actErr != nil {
+			if len(fired) == 0 {
+				return actErr
+			}
+			// Keep what the deadlines did, then refuse the request.
+			ops = nil
+			if err := s.saveWithOps(ctx, tx, m, c, fired, now); err != nil {
+				return err
+			}
+			return &deferredError{actErr}
 		}
-		if err := tx.CreateOperations(ctx, ops, now); err != nil {
-			return err
-		}
-		return tx.SaveCart(ctx, c)
+		return s.saveWithOps(ctx, tx, m, c, append(fired, ops...), now)
 	})
+	var de *deferredError
+	if errors.As(err, &de) {
+		_ = s.runOps(ctx, m, fired, time.Time{})
+		return nil, de.err
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.runOps(ctx, m, ops); err != nil {
+	if err := s.runOps(ctx, m, append(fired, ops...), time.Time{}); err != nil {
 		return nil, err
 	}
 	return ids, nil
 }
 
+// deferredError carries a refusal out of a transaction that must still
+// commit (deadlines fired on the way).
+type deferredError struct{ err error }
+
+func (e *deferredError) Error() string { return e.err.Error() }
+
+// saveWithOps records operations and saves the cart with its next deadline.
+func (s *Service) saveWithOps(ctx context.Context, tx omnicart.Tx, m *omnicart.Merchant, c *omnicart.Cart, ops []omnicart.Operation, now time.Time) error {
+	// Operations are stamped in real time, which Recover compares with.
+	if err := tx.CreateOperations(ctx, ops, s.Now()); err != nil {
+		return err
+	}
+	return tx.SaveCart(ctx, c, due(c, m))
+}
+
 // Modify applies a modify request and runs the partial releases and refunds
 // it implies.
 func (s *Service) Modify(ctx context.Context, m *omnicart.Merchant, cartID string, spec *omnicart.ModifySpec, sp omnicart.StagedProblems) (*omnicart.ModifyResult, error) {
-	now := s.Now()
+	now := m.Now(s.Now())
 	var res omnicart.ModifyResult
+	var fired []omnicart.Operation
 	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
-		c, err := lockForChange(ctx, tx, m, cartID, sp, now)
+		c, due0, err := lockForChange(ctx, tx, m, cartID, sp, now)
 		if err != nil {
 			return err
 		}
-		res, err = c.Modify(spec, m, now, newOpID)
-		if err != nil {
-			return err
+		fired = due0
+		r, modErr := c.Modify(spec, m, now, newOpID)
+		if modErr != nil {
+			if len(fired) == 0 {
+				return modErr
+			}
+			if err := s.saveWithOps(ctx, tx, m, c, fired, now); err != nil {
+				return err
+			}
+			return &deferredError{modErr}
 		}
-		if err := tx.CreateOperations(ctx, res.Ops, now); err != nil {
-			return err
-		}
-		return tx.SaveCart(ctx, c)
+		res = r
+		return s.saveWithOps(ctx, tx, m, c, append(fired, res.Ops...), now)
 	})
+	var de *deferredError
+	if errors.As(err, &de) {
+		_ = s.runOps(ctx, m, fired, time.Time{})
+		return nil, de.err
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.runOps(ctx, m, res.Ops); err != nil {
+	if err := s.runOps(ctx, m, append(fired, res.Ops...), time.Time{}); err != nil {
 		return nil, err
 	}
 	return &res, nil
 }
 
-// runOps calls the provider for each operation and settles it. A provider
-// failure leaves the operation unsettled (its items stay ongoing) for Recover
-// to retry, and is returned.
-func (s *Service) runOps(ctx context.Context, m *omnicart.Merchant, ops []omnicart.Operation) error {
+// runOps calls the provider for each operation and settles it, at `at`
+// (merchant time; zero means the merchant's now). A provider failure leaves
+// the operation unsettled (its items stay ongoing) for Recover to retry, and
+// is returned.
+func (s *Service) runOps(ctx context.Context, m *omnicart.Merchant, ops []omnicart.Operation, at time.Time) error {
 	if len(ops) == 0 {
 		return nil
 	}
@@ -226,7 +288,7 @@ func (s *Service) runOps(ctx context.Context, m *omnicart.Merchant, ops []omnica
 			}
 			continue
 		}
-		if err := s.settle(ctx, op, true); err != nil && firstErr == nil {
+		if err := s.settle(ctx, op, true, at); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -247,14 +309,23 @@ func callProvider(ctx context.Context, p omnicart.Provider, op omnicart.Operatio
 	return fmt.Errorf("unknown operation kind %q", op.Kind)
 }
 
-// settle saves the outcome of a capture, release or refund.
-func (s *Service) settle(ctx context.Context, op omnicart.Operation, ok bool) error {
-	now := s.Now()
+// settle saves the outcome of an operation: a capture, release or refund
+// is applied (or, when it failed, only its in-flight mark is cleared); an
+// authorization is aborted.
+func (s *Service) settle(ctx context.Context, op omnicart.Operation, ok bool, at time.Time) error {
 	outcome := "succeeded"
 	if !ok {
 		outcome = "failed"
 	}
 	return s.Store.Tx(ctx, func(tx omnicart.Tx) error {
+		m, err := tx.Merchant(ctx, op.MerchantID)
+		if err != nil {
+			return err
+		}
+		now := m.Now(s.Now())
+		if !at.IsZero() && at.Before(now) {
+			now = at
+		}
 		c, err := tx.LockCart(ctx, op.MerchantID, op.CartID)
 		if err != nil {
 			return err
@@ -268,7 +339,7 @@ func (s *Service) settle(ctx context.Context, op omnicart.Operation, ok bool) er
 		if err := tx.FinishOperation(ctx, op.OpID, outcome, now); err != nil {
 			return err
 		}
-		return tx.SaveCart(ctx, c)
+		return tx.SaveCart(ctx, c, due(c, m))
 	})
 }
 
@@ -302,7 +373,7 @@ func (s *Service) Recover(ctx context.Context, olderThan time.Duration) (int, er
 			s.Log.ErrorContext(ctx, "recovery: provider operation failed again", "op", op.OpID, "err", err)
 			continue
 		}
-		if err := s.settle(ctx, op, true); err != nil {
+		if err := s.settle(ctx, op, true, time.Time{}); err != nil {
 			return n, err
 		}
 		n++

@@ -22,7 +22,7 @@ var ErrUnknownToken = errors.New("unknown payment token")
 
 // Page loads what the payment page of token shows.
 func (s *Service) Page(ctx context.Context, token string) (*PaymentPage, error) {
-	pg := &PaymentPage{Now: s.Now(), Names: map[string]string{}}
+	pg := &PaymentPage{Names: map[string]string{}}
 	err := s.Store.View(ctx, func(tx omnicart.Tx) error {
 		c, err := tx.LockCartByToken(ctx, hashToken(token))
 		if errors.Is(err, omnicart.ErrNotFound) {
@@ -35,6 +35,7 @@ func (s *Service) Page(ctx context.Context, token string) (*PaymentPage, error) 
 		if pg.Merchant, err = tx.Merchant(ctx, c.MerchantID); err != nil {
 			return err
 		}
+		pg.Now = pg.Merchant.Now(s.Now())
 		ids := make([]string, len(c.Items))
 		for i := range c.Items {
 			ids[i] = c.Items[i].ID
@@ -68,8 +69,8 @@ const (
 // is passed to the provider and never stored. An expired cart, or one with
 // nothing left to pay, gives ResultExpired.
 func (s *Service) Pay(ctx context.Context, token string, card omnicart.Card) (*PayResult, error) {
-	now := s.Now()
 	var op omnicart.Operation
+	var fired []omnicart.Operation
 	var m *omnicart.Merchant
 	var res *PayResult
 	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
@@ -83,19 +84,21 @@ func (s *Service) Pay(ctx context.Context, token string, card omnicart.Card) (*P
 		if m, err = tx.Merchant(ctx, c.MerchantID); err != nil {
 			return err
 		}
+		now := m.Now(s.Now())
+		fired = catchUp(c, m, now)
 		var ok bool
 		if !c.Expired(now) {
 			op, ok = c.BeginPayment(newOpID())
 		}
 		if !ok {
 			res = &PayResult{Result: ResultExpired, Reason: "This payment link has expired or has nothing left to pay.", Cart: c}
-			return nil
+			return s.saveWithOps(ctx, tx, m, c, fired, now)
 		}
-		if err := tx.CreateOperations(ctx, []omnicart.Operation{op}, now); err != nil {
-			return err
-		}
-		return tx.SaveCart(ctx, c)
+		return s.saveWithOps(ctx, tx, m, c, append(fired, op), now)
 	})
+	if err == nil && len(fired) > 0 {
+		err = s.runOps(ctx, m, fired, time.Time{})
+	}
 	if err != nil || res != nil {
 		return res, err
 	}
@@ -111,11 +114,14 @@ func (s *Service) Pay(ctx context.Context, token string, card omnicart.Card) (*P
 		if err := p.Void(ctx, op.OpID); err != nil {
 			return nil, err
 		}
-		return nil, s.settle(ctx, op, false)
+		return nil, s.settle(ctx, op, false, time.Time{})
 	}
 	var captures []omnicart.Operation
-	now = s.Now()
 	err = s.Store.Tx(ctx, func(tx omnicart.Tx) error {
+		if m, err = tx.Merchant(ctx, op.MerchantID); err != nil {
+			return err
+		}
+		now := m.Now(s.Now())
 		c, err := tx.LockCart(ctx, op.MerchantID, op.CartID)
 		if err != nil {
 			return err
@@ -138,12 +144,12 @@ func (s *Service) Pay(ctx context.Context, token string, card omnicart.Card) (*P
 		if err := tx.FinishOperation(ctx, op.OpID, outcome, now); err != nil {
 			return err
 		}
-		return tx.SaveCart(ctx, c)
+		return tx.SaveCart(ctx, c, due(c, m))
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.runOps(ctx, m, captures); err != nil {
+	if err := s.runOps(ctx, m, captures, time.Time{}); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -82,6 +82,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/pay/"):
 		s.handlePay(w, r, rc, strings.TrimPrefix(path, "/pay/"))
 		return
+	case path == "/sandbox/clock":
+		s.handleClock(w, r, rc)
+		return
 	}
 	key := path
 	if path == "/status" || strings.HasPrefix(path, "/status/") {

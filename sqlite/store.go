@@ -64,7 +64,8 @@ func (t *txn) CreateMerchant(ctx context.Context, m *omnicart.Merchant) error {
 
 func (t *txn) Merchant(ctx context.Context, id string) (*omnicart.Merchant, error) {
 	var doc string
-	err := t.tx.QueryRowContext(ctx, `SELECT doc FROM merchants WHERE id = ?`, id).Scan(&doc)
+	var offset int64
+	err := t.tx.QueryRowContext(ctx, `SELECT doc, clock_offset_ms FROM merchants WHERE id = ?`, id).Scan(&doc, &offset)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, omnicart.ErrNotFound
 	}
@@ -75,11 +76,12 @@ func (t *txn) Merchant(ctx context.Context, id string) (*omnicart.Merchant, erro
 	if err := json.Unmarshal([]byte(doc), &m); err != nil {
 		return nil, fmt.Errorf("decode merchant %s: %w", id, err)
 	}
+	m.ClockOffset = time.Duration(offset) * time.Millisecond
 	return &m, nil
 }
 
 func (t *txn) Merchants(ctx context.Context) ([]*omnicart.Merchant, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT doc FROM merchants ORDER BY created_at, id`)
+	rows, err := t.tx.QueryContext(ctx, `SELECT doc, clock_offset_ms FROM merchants ORDER BY created_at, id`)
 	if err != nil {
 		return nil, wrap("list merchants", err)
 	}
@@ -87,13 +89,15 @@ func (t *txn) Merchants(ctx context.Context) ([]*omnicart.Merchant, error) {
 	var out []*omnicart.Merchant
 	for rows.Next() {
 		var doc string
-		if err := rows.Scan(&doc); err != nil {
+		var offset int64
+		if err := rows.Scan(&doc, &offset); err != nil {
 			return nil, err
 		}
 		var m omnicart.Merchant
 		if err := json.Unmarshal([]byte(doc), &m); err != nil {
 			return nil, err
 		}
+		m.ClockOffset = time.Duration(offset) * time.Millisecond
 		out = append(out, &m)
 	}
 	return out, rows.Err()
@@ -218,13 +222,14 @@ func (t *txn) CartExists(ctx context.Context, merchantID, cartID string) (bool, 
 	return err == nil, wrap("find cart", err)
 }
 
-func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte) error {
+func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte, due time.Time) error {
 	doc, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO carts(merchant_id, cart_id, token_hash, doc, next_due_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.MerchantID, c.ID, tokenHash, string(doc), nextDue(c), ms(c.CreatedAt), ms(c.CreatedAt))
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO carts(merchant_id, cart_id, token_hash, doc, next_due_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ? - (SELECT clock_offset_ms FROM merchants WHERE id = ?), ?, ?)`,
+		c.MerchantID, c.ID, tokenHash, string(doc), dueMs(due), c.MerchantID, ms(c.CreatedAt), ms(c.CreatedAt))
 	if isUnique(err) {
 		return omnicart.ErrConflict
 	}
@@ -271,14 +276,15 @@ func (t *txn) Cart(ctx context.Context, merchantID, cartID string) (*omnicart.Ca
 	return c, err
 }
 
-func (t *txn) SaveCart(ctx context.Context, c *omnicart.Cart) error {
+func (t *txn) SaveCart(ctx context.Context, c *omnicart.Cart, due time.Time) error {
 	doc, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
 	var pk int64
-	err = t.tx.QueryRowContext(ctx, `UPDATE carts SET doc = ?, next_due_at = ?, updated_at = ? WHERE merchant_id = ? AND cart_id = ? RETURNING pk`,
-		string(doc), nextDue(c), time.Now().UnixMilli(), c.MerchantID, c.ID).Scan(&pk)
+	err = t.tx.QueryRowContext(ctx, `UPDATE carts SET doc = ?, next_due_at = ? - (SELECT clock_offset_ms FROM merchants WHERE id = ?), updated_at = ?
+		WHERE merchant_id = ? AND cart_id = ? RETURNING pk`,
+		string(doc), dueMs(due), c.MerchantID, time.Now().UnixMilli(), c.MerchantID, c.ID).Scan(&pk)
 	if errors.Is(err, sql.ErrNoRows) {
 		return omnicart.ErrNotFound
 	}
@@ -323,13 +329,48 @@ func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
 	return nil
 }
 
-// nextDue is the earliest deadline of the cart, for the scheduler.
-func nextDue(c *omnicart.Cart) any {
-	d, ok := c.NextDeadline()
-	if !ok {
+// dueMs is a deadline in milliseconds, or NULL for none.
+func dueMs(due time.Time) any {
+	if due.IsZero() {
 		return nil
 	}
-	return ms(d)
+	return ms(due)
+}
+
+func (t *txn) DueCarts(ctx context.Context, now time.Time, merchantID string, limit int) ([]omnicart.CartKey, error) {
+	q := `SELECT merchant_id, cart_id FROM carts WHERE next_due_at <= ? ORDER BY next_due_at LIMIT ?`
+	args := []any{ms(now), limit}
+	if merchantID != "" {
+		q = `SELECT merchant_id, cart_id FROM carts WHERE merchant_id = ? AND next_due_at <= ? ORDER BY next_due_at LIMIT ?`
+		args = []any{merchantID, ms(now), limit}
+	}
+	rows, err := t.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrap("due carts", err)
+	}
+	defer rows.Close()
+	var out []omnicart.CartKey
+	for rows.Next() {
+		var k omnicart.CartKey
+		if err := rows.Scan(&k.MerchantID, &k.CartID); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+func (t *txn) AdvanceClock(ctx context.Context, merchantID string, d time.Duration) error {
+	n := d.Milliseconds()
+	res, err := t.tx.ExecContext(ctx, `UPDATE merchants SET clock_offset_ms = clock_offset_ms + ? WHERE id = ?`, n, merchantID)
+	if err != nil {
+		return wrap("advance clock", err)
+	}
+	if k, _ := res.RowsAffected(); k == 0 {
+		return omnicart.ErrNotFound
+	}
+	_, err = t.tx.ExecContext(ctx, `UPDATE carts SET next_due_at = next_due_at - ? WHERE merchant_id = ? AND next_due_at IS NOT NULL`, n, merchantID)
+	return wrap("shift deadlines", err)
 }
 
 func (t *txn) ActiveTimer(ctx context.Context, merchantID, customerID, itemID string, now time.Time) (string, bool, error) {

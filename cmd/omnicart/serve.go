@@ -68,6 +68,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		defer close(recovered)
 		recoverLoop(recoverCtx, a)
 	}()
+	scheduled := make(chan struct{})
+	go func() {
+		defer close(scheduled)
+		a.service.RunScheduler(recoverCtx, 100*time.Millisecond, 200)
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("omnicart serving", "listen", ln.Addr().String(), "public_url", base, "database", *dbURL)
@@ -77,6 +82,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	case err := <-errc:
 		stopRecover()
 		<-recovered
+		<-scheduled
 		return err
 	case <-ctx.Done():
 	}
@@ -87,6 +93,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	err = srv.Shutdown(shutCtx)
 	stopRecover()
 	<-recovered
+	<-scheduled
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

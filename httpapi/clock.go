@@ -1,0 +1,46 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/omnicart/omnicart"
+)
+
+// handleClock serves POST /sandbox/clock {"advanceSecs": N}: it moves a
+// test-mode merchant's clock forward and fires what falls due before
+// answering with data.now.
+func (s *Server) handleClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	m, k, err := s.Service.Authenticate(r.Context(), r.Header.Get("Api-Access-Token"))
+	if err != nil {
+		s.fail(w, r, rc, err)
+		return
+	}
+	rc.merchant, rc.key = m, k
+	if r.Method != http.MethodPost || m.Mode != omnicart.ModeTest {
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeMethodNotAllowed}})
+		return
+	}
+	root := s.readJSON(w, r, rc)
+	if root == nil {
+		return
+	}
+	rd := &reader{}
+	a := at{stage: omnicart.StageValues}
+	rd.object(a, "", root, "advanceSecs", "debug")
+	secs := rd.integer(a, root, "advanceSecs", 0, 10*365*24*3600)
+	if secs == nil && root.Get("advanceSecs") == nil {
+		rd.format(a, "advanceSecs")
+	}
+	rc.debug = rd.debugFlag(root)
+	if rd.sp.HasErrors() {
+		writeProblems(w, rc, rd.sp.Ordered())
+		return
+	}
+	now, err := s.Service.AdvanceClock(r.Context(), m, time.Duration(*secs)*time.Second)
+	if err != nil {
+		s.fail(w, r, rc, err)
+		return
+	}
+	writeSuccess(w, rc, false, "", map[string]any{"now": stamp(now)}, nil, false)
+}
