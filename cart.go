@@ -204,6 +204,7 @@ type Cart struct {
 // Event is a domain event produced by a state change, saved with it.
 type Event struct {
 	Type     string        `json:"type"`
+	CartID   string        `json:"cartId"`
 	Sequence int64         `json:"sequence"`
 	At       time.Time     `json:"createdAt"`
 	Changes  []Change      `json:"changes,omitempty"`
@@ -211,6 +212,8 @@ type Event struct {
 	// AutoActions are the upcoming capture-window actions of a
 	// payment.auto_action_pending event.
 	AutoActions []AutoActionNotice `json:"autoActions,omitempty"`
+	// Data is the cart's status data as of the event.
+	Data *StatusView `json:"data,omitempty"`
 }
 
 // AutoActionNotice announces a capture window's coming auto action.
@@ -238,6 +241,14 @@ func (c *Cart) TakeEvents() []Event {
 func (c *Cart) emit(e Event) {
 	c.Sequence++
 	e.Sequence = c.Sequence
+	e.CartID = c.ID
+	for k := range e.Timers {
+		if it := c.Item(e.Timers[k].ItemID); it != nil && it.Timer != nil {
+			e.Timers[k].RemainingSecs = it.Timer.RemainingAt(e.At)
+		}
+	}
+	v := c.View(nil, e.At)
+	e.Data = &v
 	c.events = append(c.events, e)
 }
 

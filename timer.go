@@ -42,6 +42,9 @@ type TimerChange struct {
 	ItemID string      `json:"itemId"`
 	From   TimerStatus `json:"from"`
 	To     TimerStatus `json:"to"`
+	// RemainingSecs is the timer's remaining time as of the event (nil for
+	// an infinite or removed timer).
+	RemainingSecs *int64 `json:"remainingSecs"`
 }
 
 // NewTimer returns a pending timer with the given trigger and value (0 means

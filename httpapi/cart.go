@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/omnicart/omnicart"
 )
@@ -48,7 +47,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		s.fail(w, r, rc, err)
 		return
 	}
-	writeSuccess(w, rc, false, "", statusData(res.Cart, res.Idx, res.Now), res.Infos, true)
+	writeSuccess(w, rc, false, "", res.Cart.View(res.Idx, res.Now), res.Infos, true)
 }
 
 // statusQuery reads the status filters from the query string: tags and
@@ -93,56 +92,6 @@ func (rd *reader) statusQuery(q url.Values, rc *reqCtx) omnicart.Filter {
 	f.ItemIDs = list("itemIds", omnicart.ValidItemID)
 	f.TimerEnabled = boolean("timerEnabled")
 	return f
-}
-
-type timerSnapshot struct {
-	TriggerEvent  string               `json:"triggerEvent"`
-	TimerStatus   omnicart.TimerStatus `json:"timerStatus"`
-	RemainingSecs *int64               `json:"remainingSecs"`
-}
-
-type captureSnapshot struct {
-	AutoAction    omnicart.AutoAction `json:"autoAction"`
-	RemainingSecs int64               `json:"remainingSecs"`
-}
-
-type itemView struct {
-	PaymentStatus   omnicart.Status          `json:"paymentStatus"`
-	ItemAmounts     omnicart.Amounts         `json:"itemAmounts"`
-	Tag             string                   `json:"tag,omitempty"`
-	PaymentSnapshot omnicart.PaymentSnapshot `json:"paymentSnapshot"`
-	TimerSnapshot   *timerSnapshot           `json:"timerSnapshot,omitempty"`
-	CaptureSnapshot *captureSnapshot         `json:"captureSnapshot,omitempty"`
-}
-
-type statusView struct {
-	CartID       string                `json:"cartId"`
-	CustomerID   string                `json:"customerId,omitempty"`
-	Currency     string                `json:"currency"`
-	TotalAmounts omnicart.Amounts      `json:"totalAmounts"`
-	Items        []map[string]itemView `json:"items"`
-}
-
-// statusData renders the status of the items at idx as of now.
-func statusData(c *omnicart.Cart, idx []int, now time.Time) statusView {
-	v := statusView{CartID: c.ID, CustomerID: c.CustomerID, Currency: c.Currency, TotalAmounts: c.Totals(idx),
-		Items: make([]map[string]itemView, 0, len(idx))}
-	for _, i := range idx {
-		it := &c.Items[i]
-		iv := itemView{PaymentStatus: it.ReportedStatus(), ItemAmounts: it.Amounts(), Tag: it.Tag, PaymentSnapshot: it.Payment}
-		if t := it.Timer; t != nil {
-			iv.TimerSnapshot = &timerSnapshot{TriggerEvent: t.Trigger, TimerStatus: t.StatusAt(now), RemainingSecs: t.RemainingAt(now)}
-		}
-		if it.Status == omnicart.StatusAuthorized && !it.CaptureDueAt.IsZero() {
-			left := int64((it.CaptureDueAt.Sub(now) + time.Second - 1) / time.Second)
-			if left < 0 {
-				left = 0
-			}
-			iv.CaptureSnapshot = &captureSnapshot{AutoAction: it.Capture.AutoAction, RemainingSecs: left}
-		}
-		v.Items = append(v.Items, map[string]itemView{it.ID: iv})
-	}
-	return v
 }
 
 func (s *Server) actionHandler(a omnicart.Action) apiHandler {
