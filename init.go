@@ -44,6 +44,7 @@ func NewCart(spec *InitSpec, m *Merchant, now time.Time, sp *StagedProblems) *Ca
 		sp.Add(StagePrivileges, Problem{Code: CodeNoTimerPerm})
 	}
 	var timed, undefinedTag []string
+	oneStepDenied := false // 132003 has no item list: report it once
 	usedTags := map[string]bool{}
 	for k := range spec.Items {
 		is := &spec.Items[k]
@@ -79,7 +80,8 @@ func NewCart(spec *InitSpec, m *Merchant, now time.Time, sp *StagedProblems) *Ca
 		if is.Level.SetsTimer() && !pv.Timers {
 			sp.Add(StagePrivileges, Problem{Code: CodeNoItemTimerPerm, Items: []string{is.ID}})
 		}
-		if !r.Capture.TwoStep && !pv.OneStep {
+		if !r.Capture.TwoStep && !pv.OneStep && !oneStepDenied {
+			oneStepDenied = true
 			sp.Add(StagePrivileges, Problem{Code: CodeNoModifyPerm, Arg: "capture"})
 		}
 		if r.Capture.TwoStep {
@@ -111,15 +113,4 @@ func NewCart(spec *InitSpec, m *Merchant, now time.Time, sp *StagedProblems) *Ca
 		return nil
 	}
 	return c
-}
-
-// ActiveTimerItems returns the itemIds of items whose timer is active at now.
-func (c *Cart) ActiveTimerItems(now time.Time) []string {
-	var ids []string
-	for i := range c.Items {
-		if t := c.Items[i].Timer; t != nil && t.Active(now) {
-			ids = append(ids, c.Items[i].ID)
-		}
-	}
-	return ids
 }

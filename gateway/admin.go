@@ -16,6 +16,10 @@ type NewMerchant struct {
 	Mode       omnicart.Mode
 	Privileges omnicart.Privileges
 	Items      []omnicart.CatalogItem
+	// Optional settings; zero means the default.
+	CartExpirySecs     int64
+	MaxDeclines        int
+	AutoActionLeadSecs int64
 }
 
 // KeyPrefixLen is how many leading characters of an API key are kept in
@@ -39,7 +43,17 @@ func (s *Service) CreateMerchant(ctx context.Context, nm NewMerchant) (*omnicart
 		id = "mer_" + randomHex(8)
 	}
 	m := &omnicart.Merchant{ID: id, Name: nm.Name, Mode: nm.Mode, CartExpirySecs: omnicart.DefaultCartExpirySecs,
-		MaxDeclines: omnicart.DefaultMaxDeclines, Privileges: nm.Privileges, CreatedAt: s.Now()}
+		MaxDeclines: omnicart.DefaultMaxDeclines, AutoActionLeadSecs: omnicart.DefaultAutoActionLeadSecs,
+		Privileges: nm.Privileges, CreatedAt: s.Now()}
+	if nm.CartExpirySecs > 0 {
+		m.CartExpirySecs = nm.CartExpirySecs
+	}
+	if nm.MaxDeclines > 0 {
+		m.MaxDeclines = nm.MaxDeclines
+	}
+	if nm.AutoActionLeadSecs > 0 {
+		m.AutoActionLeadSecs = nm.AutoActionLeadSecs
+	}
 	var raw string
 	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
 		if err := tx.CreateMerchant(ctx, m); err != nil {

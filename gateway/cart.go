@@ -54,9 +54,11 @@ func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart
 			}
 		}
 		c := omnicart.NewCart(spec, m, now, &sp)
-		// Active-timer conflicts: only meaningful for a well-formed cart.
+		// Active-timer conflicts: an item of the new cart on which the
+		// customer has an active timer in another cart.
 		if c != nil && c.CustomerID != "" {
-			for _, id := range c.ActiveTimerItems(now) {
+			for i := range c.Items {
+				id := c.Items[i].ID
 				other, ok, err := tx.ActiveTimer(ctx, m.ID, c.CustomerID, id, now)
 				if err != nil {
 					return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/omnicart/omnicart"
@@ -19,6 +20,9 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 	merchant := fs.String("merchant", "", "merchant id")
 	var name, items, mode, methods, csvPath *string
 	var allPriv, asJSON *bool
+	var deny, window *string
+	var cartExpiry, lead *int64
+	var maxDeclines *int
 	switch noun + " " + verb {
 	case "merchant create":
 		name = fs.String("name", "", "merchant name (required)")
@@ -26,6 +30,11 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 		mode = fs.String("mode", "test", "test (sandbox issuer) or live")
 		allPriv = fs.Bool("all-privileges", false, "grant every privilege, including setting cartExpiry")
 		asJSON = fs.Bool("json", false, "print {\"merchantId\",\"apiKey\"} as JSON")
+		deny = fs.String("deny", "", "privileges to withhold, comma-separated: timers,amount-settings,one-step,auto-complete,cart-expiry")
+		window = fs.String("capture-window", "600-604800", "permitted capture window range in seconds, MIN-MAX")
+		cartExpiry = fs.Int64("cart-expiry", omnicart.DefaultCartExpirySecs, "default cart expiry in seconds")
+		maxDeclines = fs.Int("max-declines", omnicart.DefaultMaxDeclines, "declines after which a cart's items are rejected")
+		lead = fs.Int64("auto-action-lead", omnicart.DefaultAutoActionLeadSecs, "seconds before a capture window's auto action that payment.auto_action_pending is sent")
 	case "key create":
 		methods = fs.String("methods", "", "comma-separated methods the key may call (default: all)")
 	case "key revoke", "items add":
@@ -36,6 +45,15 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 	}
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
+	}
+	// Flags may also follow the positional argument
+	// (`items add --merchant m a,b --database sqlite:x`).
+	var pos []string
+	for fs.NArg() > 0 {
+		pos = append(pos, fs.Arg(0))
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return usageError{err.Error()}
+		}
 	}
 	if noun != "merchant" && *merchant == "" {
 		return usageError{"--merchant is required"}
@@ -53,11 +71,18 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 		if *allPriv {
 			priv = omnicart.AllPrivileges()
 		}
+		if err := applyPrivilegeFlags(&priv, *deny, *window); err != nil {
+			return err
+		}
+		if *cartExpiry < 60 || *maxDeclines < 1 || *lead < 0 {
+			return usageError{"--cart-expiry must be ≥ 60, --max-declines ≥ 1, --auto-action-lead ≥ 0"}
+		}
 		var cat []omnicart.CatalogItem
 		for _, id := range splitList(*items) {
 			cat = append(cat, omnicart.CatalogItem{ItemID: id, DisplayName: id})
 		}
-		m, key, err := svc.CreateMerchant(ctx, gateway.NewMerchant{Name: *name, Mode: omnicart.Mode(*mode), Privileges: priv, Items: cat})
+		m, key, err := svc.CreateMerchant(ctx, gateway.NewMerchant{Name: *name, Mode: omnicart.Mode(*mode), Privileges: priv, Items: cat,
+			CartExpirySecs: *cartExpiry, MaxDeclines: *maxDeclines, AutoActionLeadSecs: *lead})
 		if err != nil {
 			return err
 		}
@@ -74,20 +99,20 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 		fmt.Fprintln(stdout, key)
 		return nil
 	case "key revoke":
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			return usageError{"key revoke takes one KEYPREFIX"}
 		}
-		if err := svc.RevokeKey(ctx, *merchant, fs.Arg(0)); err != nil {
+		if err := svc.RevokeKey(ctx, *merchant, pos[0]); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "revoked")
 		return nil
 	case "items add":
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			return usageError{"items add takes one comma-separated list of itemIds"}
 		}
 		var cat []omnicart.CatalogItem
-		for _, id := range splitList(fs.Arg(0)) {
+		for _, id := range splitList(pos[0]) {
 			cat = append(cat, omnicart.CatalogItem{ItemID: id, DisplayName: id})
 		}
 		if err := svc.AddItems(ctx, *merchant, cat); err != nil {
@@ -146,4 +171,33 @@ func readCatalogCSV(path string) ([]omnicart.CatalogItem, error) {
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// applyPrivilegeFlags withholds the named privileges and sets the capture
+// window range.
+func applyPrivilegeFlags(p *omnicart.Privileges, deny, window string) error {
+	for _, d := range splitList(deny) {
+		switch d {
+		case "timers":
+			p.Timers = false
+		case "amount-settings":
+			p.AmountSettings = false
+		case "one-step":
+			p.OneStep = false
+		case "auto-complete":
+			p.AutoComplete = false
+		case "cart-expiry":
+			p.CartExpiry = false
+		default:
+			return usageError{fmt.Sprintf("--deny: unknown privilege %q", d)}
+		}
+	}
+	lo, hi, ok := strings.Cut(window, "-")
+	minS, err1 := strconv.ParseInt(strings.TrimSpace(lo), 10, 64)
+	maxS, err2 := strconv.ParseInt(strings.TrimSpace(hi), 10, 64)
+	if !ok || err1 != nil || err2 != nil || minS < 0 || maxS < minS {
+		return usageError{fmt.Sprintf("--capture-window %q: want MIN-MAX seconds", window)}
+	}
+	p.CaptureMinSecs, p.CaptureMaxSecs = minS, maxS
+	return nil
 }

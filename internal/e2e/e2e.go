@@ -89,7 +89,14 @@ type Server struct {
 // and waits until it listens. The server is stopped when the test ends.
 func Start(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
-	s := &Server{tb: tb, bin: Binary(tb), DBPath: filepath.Join(tb.TempDir(), "omnicart.db"), args: extra}
+	return StartOn(tb, filepath.Join(tb.TempDir(), "omnicart.db"), extra...)
+}
+
+// StartOn is Start on a given SQLite database file, for several server
+// processes sharing one database.
+func StartOn(tb testing.TB, dbPath string, extra ...string) *Server {
+	tb.Helper()
+	s := &Server{tb: tb, bin: Binary(tb), DBPath: dbPath, args: extra}
 	s.start()
 	tb.Cleanup(func() { s.Stop() })
 	return s
