@@ -87,7 +87,7 @@ func run(n, burst, spread, spreadSecs, apiRate int, dir string) error {
 	}
 	store := sqlite.NewStore(db)
 	svc := &gateway.Service{Store: store, Now: func() time.Time { return time.Now().UTC() }, KeyPepper: pepper,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Provider: func(*omnicart.Merchant) (omnicart.Provider, error) { return nil, gateway.ErrNoProvider }}
 	m, key, err := svc.CreateMerchant(ctx, gateway.NewMerchant{Name: "Bench", Mode: omnicart.ModeTest,
 		Privileges: omnicart.AllPrivileges(), Items: []omnicart.CatalogItem{{ItemID: "pegasus", DisplayName: "Pegasus"}}})
