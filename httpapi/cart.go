@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"sort"
 	"net/url"
 	"strings"
 
@@ -80,10 +81,15 @@ func (rd *reader) statusQuery(q url.Values, rc *reqCtx) omnicart.Filter {
 		b := vs[0] == "true"
 		return &b
 	}
+	unknown := make([]string, 0, len(q))
 	for k := range q {
 		if !contains([]string{"tags", "itemIds", "timerEnabled", "debug"}, k) {
-			rd.format(a, k)
+			unknown = append(unknown, k)
 		}
+	}
+	sort.Strings(unknown) // report in a stable order
+	for _, k := range unknown {
+		rd.format(a, k)
 	}
 	if d := boolean("debug"); d != nil {
 		rc.debug = *d
