@@ -2,8 +2,8 @@ package httpapi
 
 import (
 	"net/http"
-	"sort"
 	"net/url"
+	"sort"
 	"strings"
 
 	"github.com/omnicart/omnicart"
