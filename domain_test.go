@@ -303,7 +303,7 @@ func TestSelectForAction(t *testing.T) {
 		t.Parallel()
 		c := &Cart{Items: []Item{{ID: "naga"}, {ID: "lich"}}}
 		_, err := c.SelectForAction(Filter{TimerEnabled: yes})
-		want := []string{"124006 Requested cart does not contain items with enabled timer"}
+		want := []string{"121103 No itemIds matching the request"}
 		if got := dtCodes(dtErrProblems(t, err)); !reflect.DeepEqual(got, want) {
 			t.Errorf("errors:\n got %q\nwant %q", got, want)
 		}
@@ -662,7 +662,7 @@ func TestNewCartPrivileges(t *testing.T) {
 			codes: []string{"132003 Insufficient permissions to set or modify capture"}},
 		{name: "133000 autoAction complete", priv: func(p *Privileges) { p.AutoComplete = false },
 			spec:  InitSpec{Cart: Level{AutoAction: &complete}},
-			codes: []string{"133000 autoAction value complete is out of permitted range, item(s): [pegasus, naga]"}},
+			codes: []string{"133000 captureSettings.autoAction value complete is out of permitted range, item(s): [pegasus, naga]"}},
 		{name: "133000 capture window above the range", priv: func(p *Privileges) {},
 			spec:  InitSpec{Items: []ItemSpec{{ID: "naga", Amount: 5, Level: Level{WindowSecs: dtPtr[int64](604801)}}}},
 			codes: []string{"133000 captureSettings.value value 604801 is out of permitted range, item(s): [naga]"}},

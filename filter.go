@@ -115,8 +115,9 @@ func (c *Cart) SelectForStatus(f Filter) ([]int, Problems, error) {
 
 // SelectForAction applies the stricter filter of capture, cancel and refund:
 // every listed tag (124004) and itemId (124005) must be in the cart and keep
-// an item after the timer narrowing (124006/124007); an empty result is
-// 121103. All errors found are returned, in that order.
+// an item after the timer narrowing (124006/124007); an empty result
+// otherwise (timerEnabled alone leaving nothing) is 121103. All errors found
+// are returned, in that order.
 func (c *Cart) SelectForAction(f Filter) ([]int, error) {
 	r := c.filter(f)
 	var ps Problems
@@ -126,7 +127,9 @@ func (c *Cart) SelectForAction(f Filter) ([]int, error) {
 	if len(r.missingIDs) > 0 {
 		ps.Add(Problem{Code: CodeFilterNoItemIDs, Items: r.missingIDs})
 	}
-	if r.timerEmptied {
+	// 124006/124007 are about listed tags and itemIds; without any, an
+	// empty result is simply an empty scope.
+	if r.timerEmptied && (len(f.Tags) > 0 || len(f.ItemIDs) > 0) {
 		ps.Add(Problem{Code: timerCode(f, CodeFilterNoTimer, CodeFilterNoNoTimer)})
 	}
 	if len(r.idx) == 0 && len(ps) == 0 {

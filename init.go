@@ -86,7 +86,7 @@ func NewCart(spec *InitSpec, m *Merchant, now time.Time, sp *StagedProblems) *Ca
 		}
 		if r.Capture.TwoStep {
 			if r.Capture.AutoAction == AutoComplete && !pv.AutoComplete {
-				sp.Add(StagePrivileges, Problem{Code: CodeOutOfRange, Arg: "autoAction", Args: []string{string(AutoComplete)}, Items: []string{is.ID}})
+				sp.Add(StagePrivileges, Problem{Code: CodeOutOfRange, Arg: "captureSettings.autoAction", Args: []string{string(AutoComplete)}, Items: []string{is.ID}})
 			}
 			if w := r.Capture.WindowSecs; w < pv.CaptureMinSecs || w > pv.CaptureMaxSecs {
 				sp.Add(StagePrivileges, Problem{Code: CodeOutOfRange, Arg: "captureSettings.value", Args: []string{strconv.FormatInt(w, 10)}, Items: []string{is.ID}})
