@@ -112,7 +112,7 @@ func (r *reader) modifyItems(ba at, iv *jsontree.Value) []omnicart.ModifyItem {
 		}
 		for _, m := range el.Members {
 			if !omnicart.ValidItemID(m.Key) {
-				r.format(ba, m.Key)
+				r.format(at{stage: omnicart.StageValues}, m.Key) // the key as written, as in init
 				continue
 			}
 			if seen[m.Key] {
@@ -122,7 +122,7 @@ func (r *reader) modifyItems(ba at, iv *jsontree.Value) []omnicart.ModifyItem {
 			seen[m.Key] = true
 			ia := at{item: m.Key, stage: omnicart.StageValues}
 			if m.Value.Kind != jsontree.Object {
-				r.format(ba, m.Key)
+				r.format(at{stage: omnicart.StageValues}, m.Key) // the key as written, as in init
 				continue
 			}
 			obj := m.Value
