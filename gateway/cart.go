@@ -55,16 +55,17 @@ func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart
 		}
 		c := omnicart.NewCart(spec, m, now, &sp)
 		// Active-timer conflicts: an item of the new cart on which the
-		// customer has an active timer in another cart.
-		if c != nil && c.CustomerID != "" {
-			for i := range c.Items {
-				id := c.Items[i].ID
-				other, ok, err := tx.ActiveTimer(ctx, m.ID, c.CustomerID, id, now)
+		// customer has an active timer in another cart. Checked also when
+		// earlier checks failed, so that debug mode reports everything.
+		if spec.CustomerID != "" {
+			for i := range spec.Items {
+				id := spec.Items[i].ID
+				other, ok, err := tx.ActiveTimer(ctx, m.ID, spec.CustomerID, id, now)
 				if err != nil {
 					return err
 				}
 				if ok {
-					sp.Add(omnicart.StageConflicts, omnicart.Problem{Code: omnicart.CodeActiveTimer, Arg: c.CustomerID, Args: []string{id, other}})
+					sp.Add(omnicart.StageConflicts, omnicart.Problem{Code: omnicart.CodeActiveTimer, Arg: spec.CustomerID, Args: []string{id, other}})
 				}
 			}
 		}
