@@ -165,11 +165,14 @@ type Card struct {
 
 // PayResult is the JSON answer of the payment endpoint.
 type PayResult struct {
-	Status      int               `json:"-"`
-	Result      string            `json:"result"`
-	Reason      string            `json:"reason,omitempty"`
-	RedirectURL string            `json:"redirectUrl,omitempty"`
-	Fields      map[string]string `json:"fields,omitempty"`
+	Status      int    `json:"-"`
+	Result      string `json:"result"`
+	Reason      string `json:"reason,omitempty"`
+	RedirectURL string `json:"redirectUrl,omitempty"`
+	// ChallengeURL is where to POST {"code": "..."} when Result is
+	// "challenge" (3-D Secure).
+	ChallengeURL string            `json:"challengeUrl,omitempty"`
+	Fields       map[string]string `json:"fields,omitempty"`
 }
 
 // Pay posts a card to a cart's payment URL (data.paymentUrl of /init), as
