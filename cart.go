@@ -195,6 +195,9 @@ type Cart struct {
 	AuthRef  string    `json:"authRef,omitempty"`
 	Card     *CardInfo `json:"card,omitempty"`
 	Declines []Decline `json:"declines,omitempty"`
+	// Challenge is the 3-D Secure challenge the customer must answer
+	// before the payment is authorized (see challenge.go).
+	Challenge *PendingChallenge `json:"challenge,omitempty"`
 	// Sequence is the number of events the cart has produced.
 	Sequence int64 `json:"sequence"`
 

@@ -18,6 +18,10 @@ type Card struct {
 type AuthorizeRequest struct {
 	Operation
 	Card Card
+	// ThreeDS says the customer is present and can answer a 3-D Secure
+	// challenge: a provider that wants one then returns *ChallengeError
+	// instead of authorizing (see Challenger).
+	ThreeDS bool
 }
 
 // Authorization is a granted hold.

@@ -86,4 +86,10 @@ type Tx interface {
 	// UnfinishedOperations lists operations created before `before` that
 	// were never settled (a crash between the provider call and the save).
 	UnfinishedOperations(ctx context.Context, before time.Time, limit int) ([]Operation, error)
+
+	// EnqueueNotification stores a payment-link message to be sent, due at
+	// once, and sets n.ID.
+	EnqueueNotification(ctx context.Context, n *Notification) error
+	// Notifications lists the messages q selects, newest first.
+	Notifications(ctx context.Context, q NotificationQuery) ([]Notification, error)
 }

@@ -78,6 +78,9 @@ func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart
 			}
 			return err
 		}
+		if err := enqueuePaymentLink(ctx, tx, c, m, token, s.Now()); err != nil {
+			return err
+		}
 		res = &InitResult{Cart: c, PayToken: token, Infos: sp.Ordered()}
 		return nil
 	})

@@ -51,10 +51,12 @@ func (s *Service) Page(ctx context.Context, token string) (*PaymentPage, error) 
 
 // PayResult is the outcome of a payment attempt.
 type PayResult struct {
-	// Result is authorized, declined, rejected or expired.
+	// Result is authorized, declined, rejected, expired or challenge.
 	Result string
 	Reason string
 	Cart   *omnicart.Cart
+	// Challenge is the pending 3-D Secure challenge of a challenge result.
+	Challenge *omnicart.PendingChallenge
 }
 
 // Payment results.
@@ -63,16 +65,77 @@ const (
 	ResultDeclined   = "declined"
 	ResultRejected   = "rejected"
 	ResultExpired    = "expired"
+	ResultChallenge  = "challenge"
 )
+
+// ErrNoChallenge is returned by CompleteChallenge when the cart has no
+// 3-D Secure challenge waiting for an answer.
+var ErrNoChallenge = errors.New("no 3-D Secure challenge is pending")
+
+const expiredReason = "This payment link has expired or has nothing left to pay."
 
 // Pay authorizes the payable items of the cart of token with card. The card
 // is passed to the provider and never stored. An expired cart, or one with
-// nothing left to pay, gives ResultExpired.
+// nothing left to pay, gives ResultExpired. When the issuer asks for a 3-D
+// Secure challenge nothing is authorized yet: the result is ResultChallenge
+// and the challenge is kept on the cart for CompleteChallenge (a new card
+// payment replaces it). Unknown tokens give ErrUnknownToken.
 func (s *Service) Pay(ctx context.Context, token string, card omnicart.Card) (*PayResult, error) {
+	op, m, res, err := s.beginPayment(ctx, token, func(c *omnicart.Cart) error {
+		c.Challenge = nil
+		return nil
+	})
+	if err != nil || res != nil {
+		return res, err
+	}
+	p, err := s.Provider(m)
+	if err != nil {
+		return nil, s.abortAuthorization(ctx, nil, op, err)
+	}
+	auth, authErr := p.Authorize(ctx, omnicart.AuthorizeRequest{Operation: op, Card: card, ThreeDS: true})
+	return s.finishAuthorization(ctx, p, op, auth, authErr, true)
+}
+
+// CompleteChallenge answers the 3-D Secure challenge pending on the cart of
+// token with code: a right code authorizes the payable items as Pay does, a
+// wrong one is a decline (it counts toward the merchant's maximum). The
+// challenge is used up either way. It returns ErrNoChallenge when none is
+// pending and ErrUnknownToken for an unknown token; an expired cart, or one
+// with nothing left to pay, gives ResultExpired.
+func (s *Service) CompleteChallenge(ctx context.Context, token, code string) (*PayResult, error) {
+	var ch *omnicart.PendingChallenge
+	op, m, res, err := s.beginPayment(ctx, token, func(c *omnicart.Cart) error {
+		if ch = c.TakeChallenge(); ch == nil {
+			return ErrNoChallenge
+		}
+		return nil
+	})
+	if err != nil || res != nil {
+		return res, err
+	}
+	p, err := s.Provider(m)
+	if err != nil {
+		return nil, s.abortAuthorization(ctx, nil, op, err)
+	}
+	chp, ok := p.(omnicart.Challenger)
+	if !ok {
+		return nil, s.abortAuthorization(ctx, p, op, errors.New("the payment provider does not run 3-D Secure challenges"))
+	}
+	auth, authErr := chp.CompleteChallenge(ctx, omnicart.ChallengeRequest{Operation: op, Ref: ch.Ref, Code: code})
+	return s.finishAuthorization(ctx, p, op, auth, authErr, false)
+}
+
+// beginPayment is the first transaction of a payment: it locks the cart of
+// token, fires what is due, lets prepare look at the cart, and starts the
+// authorization of the payable items. res is set (and op empty) when the
+// cart is expired or has nothing to pay. An error from prepare is returned
+// after what was due has been saved.
+func (s *Service) beginPayment(ctx context.Context, token string, prepare func(c *omnicart.Cart) error) (omnicart.Operation, *omnicart.Merchant, *PayResult, error) {
 	var op omnicart.Operation
 	var fired []omnicart.Operation
 	var m *omnicart.Merchant
 	var res *PayResult
+	var refused error
 	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
 		c, err := tx.LockCartByToken(ctx, hashToken(token))
 		if errors.Is(err, omnicart.ErrNotFound) {
@@ -88,10 +151,14 @@ func (s *Service) Pay(ctx context.Context, token string, card omnicart.Card) (*P
 		fired = catchUp(c, m, now)
 		var ok bool
 		if !c.Expired(now) {
+			if refused = prepare(c); refused != nil {
+				return s.saveWithOps(ctx, tx, m, c, fired, now)
+			}
 			op, ok = c.BeginPayment(newOpID())
 		}
 		if !ok {
-			res = &PayResult{Result: ResultExpired, Reason: "This payment link has expired or has nothing left to pay.", Cart: c}
+			c.Challenge = nil
+			res = &PayResult{Result: ResultExpired, Reason: expiredReason, Cart: c}
 			return s.saveWithOps(ctx, tx, m, c, fired, now)
 		}
 		return s.saveWithOps(ctx, tx, m, c, append(fired, op), now)
@@ -99,25 +166,48 @@ func (s *Service) Pay(ctx context.Context, token string, card omnicart.Card) (*P
 	if err == nil && len(fired) > 0 {
 		err = s.runOps(ctx, m, fired, time.Time{})
 	}
-	if err != nil || res != nil {
-		return res, err
+	if err == nil {
+		err = refused
 	}
-	p, err := s.Provider(m)
 	if err != nil {
-		return nil, err
+		return omnicart.Operation{}, nil, nil, err
 	}
-	auth, authErr := p.Authorize(ctx, omnicart.AuthorizeRequest{Operation: op, Card: card})
-	decline, declined := omnicart.IsDecline(authErr)
-	if authErr != nil && !declined {
-		// Outcome unknown: void whatever the provider may have held.
-		s.Log.ErrorContext(ctx, "authorization failed", "op", op.OpID, "cart", op.CartID, "err", authErr)
+	return op, m, res, nil
+}
+
+// abortAuthorization handles an authorization whose outcome is unknown: the
+// provider (when there is one) voids whatever it may have held under op,
+// and the cart's items wait for payment again. It returns cause, or the
+// error that prevented the clean-up.
+func (s *Service) abortAuthorization(ctx context.Context, p omnicart.Provider, op omnicart.Operation, cause error) error {
+	s.Log.ErrorContext(ctx, "authorization failed", "op", op.OpID, "cart", op.CartID, "err", cause)
+	if p != nil {
 		if err := p.Void(ctx, op.OpID); err != nil {
-			return nil, err
+			return err // left for Recover
 		}
-		return nil, s.settle(ctx, op, false, time.Time{})
+	}
+	if err := s.settle(ctx, op, false, time.Time{}); err != nil {
+		return err
+	}
+	return cause
+}
+
+// finishAuthorization is the second transaction of a payment: it applies
+// the provider's answer to op to the cart. A challenge is only a valid
+// answer when challengeOK.
+func (s *Service) finishAuthorization(ctx context.Context, p omnicart.Provider, op omnicart.Operation, auth omnicart.Authorization, authErr error, challengeOK bool) (*PayResult, error) {
+	decline, declined := omnicart.IsDecline(authErr)
+	challenge, challenged := omnicart.IsChallenge(authErr)
+	challenged = challenged && challengeOK
+	if authErr != nil && !declined && !challenged {
+		// Outcome unknown: void whatever the provider may have held.
+		return nil, s.abortAuthorization(ctx, p, op, authErr)
 	}
 	var captures []omnicart.Operation
-	err = s.Store.Tx(ctx, func(tx omnicart.Tx) error {
+	var m *omnicart.Merchant
+	var res *PayResult
+	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
+		var err error
 		if m, err = tx.Merchant(ctx, op.MerchantID); err != nil {
 			return err
 		}
@@ -128,16 +218,21 @@ func (s *Service) Pay(ctx context.Context, token string, card omnicart.Card) (*P
 		}
 		c.NormalizeTimers(now)
 		outcome := "succeeded"
-		if declined {
+		switch {
+		case challenged:
+			outcome = "challenge"
+			c.PaymentChallenged(now, op.OpID, challenge)
+			res = &PayResult{Result: ResultChallenge, Cart: c, Challenge: c.Challenge}
+		case declined:
 			outcome = "declined"
 			res = &PayResult{Result: ResultDeclined, Reason: decline.Reason, Cart: c}
 			if c.PaymentDeclined(now, op.OpID, decline.Reason, m.MaxDeclines) {
 				res.Result = ResultRejected
 			}
-		} else {
+		default:
 			captures = c.PaymentAuthorized(now, op.OpID, auth.Ref, auth.Card, newOpID)
 			res = &PayResult{Result: ResultAuthorized, Cart: c}
-			if err := tx.CreateOperations(ctx, captures, now); err != nil {
+			if err := tx.CreateOperations(ctx, captures, s.Now()); err != nil {
 				return err
 			}
 		}

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-	"html/template"
 	"io"
 	"mime"
 	"net/http"
@@ -16,6 +15,14 @@ import (
 	"github.com/omnicart/omnicart/gateway"
 )
 
+// The payment page (SPEC §6): GET /pay/{token} shows the cart and a card
+// form; POST /pay/{token} takes the card as a form (browsers, with a CSRF
+// token) or as JSON (apps); GET and POST /pay/{token}/challenge run the
+// 3-D Secure challenge. Forms follow post/redirect/get: every result but a
+// field error is a 303 to the merchant's return URL, the challenge page or
+// the payment page, which shows the cart's state (including the last
+// decline).
+
 type payJSON struct {
 	CardNumber string `json:"cardNumber"`
 	Expiry     string `json:"expiry"`
@@ -23,19 +30,33 @@ type payJSON struct {
 	Cardholder string `json:"cardholder"`
 }
 
-type payAnswer struct {
-	Result      string            `json:"result"`
-	Reason      string            `json:"reason,omitempty"`
-	RedirectURL string            `json:"redirectUrl,omitempty"`
-	Fields      map[string]string `json:"fields,omitempty"`
+type challengeJSON struct {
+	Code string `json:"code"`
 }
 
+type payAnswer struct {
+	Result       string            `json:"result"`
+	Reason       string            `json:"reason,omitempty"`
+	RedirectURL  string            `json:"redirectUrl,omitempty"`
+	ChallengeURL string            `json:"challengeUrl,omitempty"`
+	Fields       map[string]string `json:"fields,omitempty"`
+}
+
+const (
+	resultInvalid = "invalid"
+	maxPayBody    = 64 << 10
+)
+
+// cardFields is the order in which card field errors are listed.
+func cardFields() []string { return []string{"cardNumber", "expiry", "cvc", "cardholder"} }
+
 // validateCard checks the card fields as the payment form does: Luhn, an
-// expiry MM/YY not in the past, a 3–4 digit CVC, a cardholder name. Field
-// errors are not payment attempts.
+// expiry MM/YY not in the past, a CVC of the brand's length (4 digits for
+// American Express, 3 otherwise), a cardholder name. Field errors are not
+// payment attempts.
 func validateCard(c omnicart.Card, now time.Time) map[string]string {
 	errs := map[string]string{}
-	digits := strings.NewReplacer(" ", "", "-", "").Replace(c.Number)
+	digits := normalizeNumber(c.Number)
 	if len(digits) < 12 || len(digits) > 19 || !allDigits(digits) || !luhn(digits) {
 		errs["cardNumber"] = "Enter a valid card number."
 	}
@@ -48,14 +69,25 @@ func validateCard(c omnicart.Card, now time.Time) map[string]string {
 	case !time.Date(2000+year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC).After(now):
 		errs["expiry"] = "This card has expired."
 	}
-	if l := len(c.CVC); l < 3 || l > 4 || !allDigits(c.CVC) {
-		errs["cvc"] = "Enter the 3 or 4 digit security code."
+	want := 3
+	if strings.HasPrefix(digits, "34") || strings.HasPrefix(digits, "37") {
+		want = 4
 	}
-	if h := strings.TrimSpace(c.Holder); h == "" || len(h) > 100 {
+	if !allDigits(c.CVC) || len(c.CVC) != want {
+		errs["cvc"] = "Enter the " + strconv.Itoa(want) + "-digit security code."
+	}
+	if h := strings.TrimSpace(c.Holder); h == "" || len(h) > 100 || strings.ContainsFunc(h, isControl) {
 		errs["cardholder"] = "Enter the name on the card."
 	}
 	return errs
 }
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func normalizeNumber(n string) string { return strings.NewReplacer(" ", "", "-", "").Replace(n) }
+
+// validCode checks the shape of a 3-D Secure code: six digits.
+func validCode(code string) bool { return len(code) == 6 && allDigits(code) }
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -81,6 +113,8 @@ func luhn(d string) bool {
 	return sum%10 == 0
 }
 
+// redirectURL is the merchant's return URL with cartId and result, or ""
+// when the cart has none.
 func redirectURL(c *omnicart.Cart, result string) string {
 	if c.PaymentForm.DeliveryOption != "redirect" || c.PaymentForm.Value == "" {
 		return ""
@@ -96,171 +130,256 @@ func redirectURL(c *omnicart.Cart, result string) string {
 	return u.String()
 }
 
-func (s *Server) handlePay(w http.ResponseWriter, r *http.Request, rc *reqCtx, token string) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
+// validPayToken checks the shape of a payment token (base64url, as
+// gateway.Init makes them) before it is looked up.
+func validPayToken(t string) bool {
+	if len(t) < 16 || len(t) > 128 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) payURL(token string) string {
+	return strings.TrimRight(s.PublicURL, "/") + "/pay/" + token
+}
+
+func (s *Server) challengeURL(token string) string { return s.payURL(token) + "/challenge" }
+
+// handlePay serves /pay/{token} and /pay/{token}/challenge; rest is the
+// path after /pay/.
+func (s *Server) handlePay(w http.ResponseWriter, r *http.Request, rc *reqCtx, rest string) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	token, sub, _ := strings.Cut(rest, "/")
+	challenge := sub == "challenge"
+	if !validPayToken(token) || (sub != "" && !challenge) {
+		s.payNotFound(w, r)
+		return
+	}
 	switch r.Method {
-	case http.MethodGet:
-		s.payPage(w, r, rc, token, nil, nil)
+	case http.MethodGet, http.MethodHead:
+		if challenge {
+			s.challengePage(w, r, rc, token, nil)
+			return
+		}
+		s.payPage(w, r, rc, token, pageInput{})
 	case http.MethodPost:
-		s.payPost(w, r, rc, token)
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		switch mt {
+		case "application/json":
+			s.payPostJSON(w, r, rc, token, challenge)
+		case "application/x-www-form-urlencoded":
+			s.payPostForm(w, r, rc, token, challenge)
+		default:
+			writeJSON(w, http.StatusBadRequest, payAnswer{Result: resultInvalid,
+				Reason: "Send the card as application/json, or as a form from the payment page."})
+		}
 	default:
 		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeMethodNotAllowed}})
 	}
 }
 
-func (s *Server) payPost(w http.ResponseWriter, r *http.Request, rc *reqCtx, token string) {
+func wantsJSON(r *http.Request) bool {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	asJSON := mt == "application/json"
-	var card omnicart.Card
-	body := http.MaxBytesReader(w, r.Body, 64<<10)
-	if asJSON {
-		var in payJSON
-		b, err := io.ReadAll(body)
-		if err == nil {
-			dec := json.NewDecoder(strings.NewReader(string(b)))
-			dec.DisallowUnknownFields()
-			err = dec.Decode(&in)
-		}
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, payAnswer{Result: "invalid", Reason: "The request body is not the expected JSON object."})
-			return
-		}
-		card = omnicart.Card{Number: in.CardNumber, Expiry: in.Expiry, CVC: in.CVC, Holder: in.Cardholder}
-	} else {
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, "bad form", http.StatusBadRequest)
-			return
-		}
-		card = omnicart.Card{Number: r.PostForm.Get("cardNumber"), Expiry: r.PostForm.Get("expiry"), CVC: r.PostForm.Get("cvc"), Holder: r.PostForm.Get("cardholder")}
-	}
-	if errs := validateCard(card, s.Service.Now()); len(errs) > 0 {
-		if asJSON {
-			writeJSON(w, http.StatusBadRequest, payAnswer{Result: "invalid", Reason: "Some card fields are invalid.", Fields: errs})
-			return
-		}
-		s.payPage(w, r, rc, token, errs, nil)
+	return mt == "application/json" || (r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "application/json"))
+}
+
+func (s *Server) payNotFound(w http.ResponseWriter, r *http.Request) {
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusNotFound, payAnswer{Result: resultInvalid, Reason: "Unknown payment link."})
 		return
 	}
-	card.Number = strings.NewReplacer(" ", "", "-", "").Replace(card.Number)
-	res, err := s.Service.Pay(r.Context(), token, card)
+	s.renderMessage(w, http.StatusNotFound, "Payment link not found",
+		"This payment link is not valid. Check that you opened the whole link you received.", "")
+}
+
+func (s *Server) payFailed(w http.ResponseWriter, r *http.Request, rc *reqCtx, token string, err error) {
 	if errors.Is(err, gateway.ErrUnknownToken) {
-		if asJSON {
-			writeJSON(w, http.StatusNotFound, payAnswer{Result: "invalid", Reason: "Unknown payment link."})
+		s.payNotFound(w, r)
+		return
+	}
+	s.Log.ErrorContext(r.Context(), "payment failed", "request_id", rc.id, "err", err)
+	const text = "The payment could not be processed; please try again."
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusInternalServerError, payAnswer{Result: resultInvalid, Reason: text})
+		return
+	}
+	s.renderMessage(w, http.StatusInternalServerError, "Something went wrong", text, s.payURL(token))
+}
+
+// readPayJSON decodes a JSON body strictly (no unknown fields, nothing
+// after the object) into v.
+func readPayJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPayBody))
+	if err != nil {
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return false
+	}
+	_, err = dec.Token()
+	return errors.Is(err, io.EOF)
+}
+
+func (s *Server) payPostJSON(w http.ResponseWriter, r *http.Request, rc *reqCtx, token string, challenge bool) {
+	bad := payAnswer{Result: resultInvalid, Reason: "The request body is not the expected JSON object."}
+	var res *gateway.PayResult
+	var err error
+	if challenge {
+		var in challengeJSON
+		if !readPayJSON(w, r, &in) {
+			writeJSON(w, http.StatusBadRequest, bad)
 			return
 		}
-		http.Error(w, "Unknown payment link.", http.StatusNotFound)
-		return
+		if !validCode(in.Code) {
+			writeJSON(w, http.StatusBadRequest, payAnswer{Result: resultInvalid, Reason: "Some fields are invalid.",
+				Fields: map[string]string{"code": "Enter the 6-digit verification code."}})
+			return
+		}
+		res, err = s.Service.CompleteChallenge(r.Context(), token, in.Code)
+		if errors.Is(err, gateway.ErrNoChallenge) {
+			writeJSON(w, http.StatusBadRequest, payAnswer{Result: resultInvalid, Reason: "No 3-D Secure verification is pending for this payment."})
+			return
+		}
+	} else {
+		var in payJSON
+		if !readPayJSON(w, r, &in) {
+			writeJSON(w, http.StatusBadRequest, bad)
+			return
+		}
+		card := omnicart.Card{Number: in.CardNumber, Expiry: in.Expiry, CVC: in.CVC, Holder: in.Cardholder}
+		if errs := validateCard(card, s.Service.Now()); len(errs) > 0 {
+			writeJSON(w, http.StatusBadRequest, payAnswer{Result: resultInvalid, Reason: "Some card fields are invalid.", Fields: errs})
+			return
+		}
+		card.Number = normalizeNumber(card.Number)
+		res, err = s.Service.Pay(r.Context(), token, card)
 	}
 	if err != nil {
-		s.Log.ErrorContext(r.Context(), "payment failed", "request_id", rc.id, "err", err)
-		if asJSON {
-			writeJSON(w, http.StatusInternalServerError, payAnswer{Result: "invalid", Reason: "The payment could not be processed; please try again."})
-			return
-		}
-		http.Error(w, "The payment could not be processed; please try again.", http.StatusInternalServerError)
+		s.payFailed(w, r, rc, token, err)
 		return
 	}
+	status, ans := s.answer(res, token)
+	writeJSON(w, status, ans)
+}
+
+// answer is the JSON answer to a payment result and its HTTP status.
+func (s *Server) answer(res *gateway.PayResult, token string) (int, payAnswer) {
 	ans := payAnswer{Result: res.Result, Reason: res.Reason}
-	status := http.StatusOK
 	switch res.Result {
 	case gateway.ResultAuthorized:
 		ans.RedirectURL = redirectURL(res.Cart, res.Result)
+		return http.StatusOK, ans
+	case gateway.ResultChallenge:
+		ans.Reason = "Your card issuer asks for a 3-D Secure verification code: POST {\"code\": \"...\"} to challengeUrl."
+		ans.ChallengeURL = s.challengeURL(token)
+		return http.StatusOK, ans
 	case gateway.ResultDeclined:
-		status = http.StatusPaymentRequired
+		return http.StatusPaymentRequired, ans
 	case gateway.ResultRejected:
-		status = http.StatusPaymentRequired
 		ans.RedirectURL = redirectURL(res.Cart, res.Result)
-	case gateway.ResultExpired:
-		status = http.StatusGone
-		ans.RedirectURL = redirectURL(res.Cart, res.Result)
+		return http.StatusPaymentRequired, ans
 	}
-	if asJSON {
-		writeJSON(w, status, ans)
-		return
-	}
-	if ans.RedirectURL != "" {
-		http.Redirect(w, r, ans.RedirectURL, http.StatusSeeOther)
-		return
-	}
-	s.payPage(w, r, rc, token, nil, &ans)
+	ans.RedirectURL = redirectURL(res.Cart, gateway.ResultExpired)
+	return http.StatusGone, ans
 }
 
-type pageItem struct {
-	Name   string
-	Amount string
-	Status string
-}
-
-type pageData struct {
-	Merchant string
-	Currency string
-	Items    []pageItem
-	Total    string
-	Open     bool
-	Left     string
-	Errors   map[string]string
-	Answer   *payAnswer
-}
-
-func (s *Server) payPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, token string, fieldErrs map[string]string, ans *payAnswer) {
-	pg, err := s.Service.Page(r.Context(), token)
-	if errors.Is(err, gateway.ErrUnknownToken) {
-		http.Error(w, "Unknown payment link.", http.StatusNotFound)
+func (s *Server) payPostForm(w http.ResponseWriter, r *http.Request, rc *reqCtx, token string, challenge bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxPayBody)
+	if err := r.ParseForm(); err != nil {
+		s.renderMessage(w, http.StatusBadRequest, "Something went wrong", "The form could not be read; please try again.", s.payURL(token))
 		return
+	}
+	if !s.checkCSRF(r, token, r.PostForm.Get("csrf")) {
+		s.renderMessage(w, http.StatusForbidden, "Please try again",
+			"This form has expired or was not sent from the payment page. Go back to the payment page and submit it again (cookies must be enabled).",
+			s.payURL(token))
+		return
+	}
+	var res *gateway.PayResult
+	var err error
+	if challenge {
+		code := strings.TrimSpace(r.PostForm.Get("code"))
+		if !validCode(code) {
+			s.challengePage(w, r, rc, token, map[string]string{"code": "Enter the 6-digit verification code."})
+			return
+		}
+		res, err = s.Service.CompleteChallenge(r.Context(), token, code)
+		if errors.Is(err, gateway.ErrNoChallenge) {
+			http.Redirect(w, r, s.payURL(token), http.StatusSeeOther)
+			return
+		}
+	} else {
+		f := r.PostForm
+		card := omnicart.Card{Number: f.Get("cardNumber"), Expiry: f.Get("expiry"), CVC: f.Get("cvc"), Holder: f.Get("cardholder")}
+		if errs := validateCard(card, s.Service.Now()); len(errs) > 0 {
+			s.payPage(w, r, rc, token, pageInput{FieldErrors: errs, Expiry: card.Expiry, Cardholder: card.Holder})
+			return
+		}
+		card.Number = normalizeNumber(card.Number)
+		res, err = s.Service.Pay(r.Context(), token, card)
 	}
 	if err != nil {
-		s.Log.ErrorContext(r.Context(), "payment page failed", "request_id", rc.id, "err", err)
-		http.Error(w, "The payment page is unavailable; please try again.", http.StatusInternalServerError)
+		s.payFailed(w, r, rc, token, err)
 		return
 	}
-	c := pg.Cart
-	cur, _ := omnicart.LookupCurrency(c.Currency)
-	_, total := c.Payable()
-	d := pageData{Merchant: pg.Merchant.Name, Currency: c.Currency, Total: cur.FormatAmount(total), Errors: fieldErrs, Answer: ans}
-	for i := range c.Items {
-		it := &c.Items[i]
-		name := pg.Names[it.ID]
-		if name == "" {
-			name = it.ID
+	loc := s.payURL(token)
+	switch res.Result {
+	case gateway.ResultChallenge:
+		loc = s.challengeURL(token)
+	case gateway.ResultAuthorized, gateway.ResultRejected, gateway.ResultExpired:
+		if u := redirectURL(res.Cart, res.Result); u != "" {
+			loc = u
 		}
-		d.Items = append(d.Items, pageItem{Name: name, Amount: cur.FormatAmount(it.Amounts().Current), Status: string(it.ReportedStatus())})
 	}
-	d.Open = !c.Expired(pg.Now) && total > 0
-	if d.Open {
-		d.Left = c.ExpiresAt.Sub(pg.Now).Round(time.Minute).String()
+	http.Redirect(w, r, loc, http.StatusSeeOther)
+}
+
+// payPage renders the payment page of token in its current state.
+func (s *Server) payPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, token string, in pageInput) {
+	pg, err := s.Service.Page(r.Context(), token)
+	if err != nil {
+		s.payFailed(w, r, rc, token, err)
+		return
 	}
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	in.PayURL = s.payURL(token)
+	if pg.Cart.Challenge != nil {
+		in.ChallengeURL = s.challengeURL(token)
+	}
+	in.CSRF = s.ensureCSRF(w, r, token)
+	d := buildPayPage(pg, in)
+	s.renderPage(w, "pay", d.httpStatus(), d, pg.Cart)
+}
+
+// challengePage renders the 3-D Secure challenge of token, or sends the
+// customer back to the payment page when no challenge is waiting.
+func (s *Server) challengePage(w http.ResponseWriter, r *http.Request, rc *reqCtx, token string, fieldErrs map[string]string) {
+	pg, err := s.Service.Page(r.Context(), token)
+	if err != nil {
+		s.payFailed(w, r, rc, token, err)
+		return
+	}
+	in := pageInput{PayURL: s.payURL(token), ChallengeURL: s.challengeURL(token), FieldErrors: fieldErrs}
+	in.CSRF = s.ensureCSRF(w, r, token)
+	d := buildPayPage(pg, in)
+	if d.State != stateOpen || pg.Cart.Challenge == nil {
+		http.Redirect(w, r, in.PayURL, http.StatusSeeOther)
+		return
+	}
 	status := http.StatusOK
 	if len(fieldErrs) > 0 {
 		status = http.StatusBadRequest
 	}
-	w.WriteHeader(status)
-	_ = payTemplate().Execute(w, d)
-}
-
-func payTemplate() *template.Template {
-	return template.Must(template.New("pay").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Pay {{.Merchant}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:1rem auto;padding:0 1rem}table{width:100%;border-collapse:collapse}td{padding:.3rem 0}td.amt{text-align:right}label{display:block;margin-top:.8rem}input{width:100%;font-size:1.1rem;padding:.4rem}.err{color:#a00}button{margin-top:1rem;font-size:1.1rem;padding:.6rem 1.2rem}</style></head>
-<body><main>
-<h1>{{.Merchant}}</h1>
-{{with .Answer}}<p role="status" class="{{if ne .Result "authorized"}}err{{end}}">{{if eq .Result "authorized"}}Payment authorized. Thank you.{{else}}{{.Reason}}{{end}}</p>{{end}}
-<table><caption>Your order</caption>
-{{range .Items}}<tr><td>{{.Name}}</td><td class="amt">{{.Amount}} {{$.Currency}}</td></tr>{{end}}
-<tr><th scope="row">Total to pay</th><td class="amt"><strong>{{.Total}} {{.Currency}}</strong></td></tr></table>
-{{if .Open}}
-<p>Time left to pay: {{.Left}}</p>
-{{if .Errors}}<div role="alert" class="err"><p>Please correct the following:</p><ul>{{range $k, $v := .Errors}}<li>{{$v}}</li>{{end}}</ul></div>{{end}}
-<form method="post" autocomplete="on">
-<label for="cardNumber">Card number</label><input id="cardNumber" name="cardNumber" inputmode="numeric" autocomplete="cc-number" required>
-<label for="expiry">Expiry (MM/YY)</label><input id="expiry" name="expiry" autocomplete="cc-exp" required>
-<label for="cvc">Security code</label><input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" required>
-<label for="cardholder">Name on card</label><input id="cardholder" name="cardholder" autocomplete="cc-name" required>
-<button type="submit">Pay {{.Total}} {{.Currency}}</button>
-</form>
-{{else}}<p>This payment link is closed: it has expired or there is nothing left to pay.</p>{{end}}
-</main></body></html>`))
+	s.renderPage(w, "challenge", status, d, pg.Cart)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/gateway"
 	"github.com/omnicart/omnicart/jsontree"
+	"github.com/omnicart/omnicart/webhook"
 )
 
 // MaxBody is the largest request body accepted (1 MiB).
@@ -29,6 +30,9 @@ type Server struct {
 	// Ready reports whether the server should receive traffic (false while
 	// draining).
 	Ready func() bool
+	// Callbacks serves the callback management API under /callbacks/ (404
+	// when nil).
+	Callbacks *webhook.Manager
 }
 
 // reqCtx is what a handler knows about the request beyond *http.Request.
@@ -84,6 +88,15 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	case path == "/sandbox/clock":
 		s.handleClock(w, r, rc)
+		return
+	case path == "/sandbox/outbox":
+		s.handleOutbox(w, r, rc)
+		return
+	case strings.HasPrefix(path, "/deliveries/"):
+		s.handleDeliveries(w, r, rc)
+		return
+	case strings.HasPrefix(path, "/callbacks/"):
+		s.handleCallbacks(w, r, rc)
 		return
 	}
 	key := path

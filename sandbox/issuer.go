@@ -39,7 +39,9 @@ func (i *Issuer) CardInfo(number string) (info omnicart.CardInfo, ok bool) {
 }
 
 // Authorize places a hold of req.Amount on the card. The hold's reference
-// is req.OpID. It returns *omnicart.DeclineError when the card is declined
+// is req.OpID. For the 3-D Secure test card with req.ThreeDS set it holds
+// nothing and returns *omnicart.ChallengeError (see CompleteChallenge);
+// without ThreeDS that card is authorized frictionlessly. It returns *omnicart.DeclineError when the card is declined
 // (by its number, or by the ledger for insufficient funds); a declined OpID
 // stays declined. Called again with the same OpID it returns the first
 // outcome and moves nothing. Other errors wrap ErrInvalidOperation (no
@@ -69,6 +71,15 @@ func (i *Issuer) Authorize(ctx context.Context, req omnicart.AuthorizeRequest) (
 	if err := i.fund(ctx, card, op.Currency, tc.opening); err != nil {
 		return omnicart.Authorization{}, err
 	}
+	if tc.challenge && req.ThreeDS {
+		return omnicart.Authorization{}, i.startChallenge(ctx, op, card, info)
+	}
+	return i.placeHold(ctx, op, card, info)
+}
+
+// placeHold moves op.Amount from the card account to the hold of op.OpID,
+// or records the decline for insufficient funds.
+func (i *Issuer) placeHold(ctx context.Context, op omnicart.Operation, card string, info omnicart.CardInfo) (omnicart.Authorization, error) {
 	j, err := i.post(ctx, Journal{
 		ID:      op.OpID,
 		Kind:    KindAuthorize,

@@ -39,12 +39,13 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 const usage = `usage:
-  omnicart serve [--listen ADDR] [--database URL] [--public-url URL] [--demo]
+  omnicart serve [--listen ADDR] [--database URL] [--public-url URL] [--demo] [--allow-private-callbacks]
   omnicart merchant create --name NAME [--items a,b] [--mode test|live] [--all-privileges] [--json]
   omnicart key create --merchant ID [--methods init,status,capture,cancel,modify,refund]
   omnicart key revoke --merchant ID KEYPREFIX
   omnicart items add --merchant ID a,b,c
   omnicart items import --merchant ID --csv FILE
+  omnicart callbacks add|list|remove|rotate|enable|disable|deliveries|events|resend --merchant ID ...
   omnicart migrate`
 
 // run executes one command line. It is main without the process: tests call
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		defer a.Close()
 		fmt.Fprintln(stdout, "database is up to date")
 		return nil
+	case "callbacks":
+		return runCallbacks(ctx, args[1:], stdout, stderr, getenv)
 	case "merchant", "key", "items":
 		if len(args) < 2 {
 			return usageError{usage}

@@ -27,8 +27,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	listen := fs.String("listen", envOr(getenv, "OMNICART_LISTEN", "127.0.0.1:8080"), "address to listen on (env OMNICART_LISTEN)")
 	publicURL := fs.String("public-url", getenv("OMNICART_PUBLIC_URL"), "externally visible base URL for payment links (env OMNICART_PUBLIC_URL; default http://LISTEN)")
 	demo := fs.Bool("demo", envOr(getenv, "OMNICART_DEMO", "") == "true", "create a test-mode demo merchant if absent and print its key (env OMNICART_DEMO=true)")
+	cbConfig := callbackFlags(fs, getenv)
+	nfConfig := notifyFlags(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
+	}
+	nfCfg, err := nfConfig()
+	if err != nil {
+		return err
+	}
+	cbCfg, err := cbConfig(*demo)
+	if err != nil {
+		return err
 	}
 	a, err := openApp(ctx, *dbURL, stderr)
 	if err != nil {
@@ -53,8 +63,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		printDemo(stdout, base, key)
 	}
 	var draining atomic.Bool
+	recoverCtx, stopRecover := context.WithCancel(context.Background())
+	callbacks, callbacksDone := startCallbacks(recoverCtx, a, cbCfg)
+	notifyDone := startNotify(recoverCtx, a, nfCfg, base)
 	srv := &http.Server{
-		Handler: (&httpapi.Server{Service: a.service, Log: a.log, PublicURL: base,
+		Handler: (&httpapi.Server{Service: a.service, Log: a.log, PublicURL: base, Callbacks: callbacks,
 			Ready: func() bool { return !draining.Load() }}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -62,7 +75,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	recoverCtx, stopRecover := context.WithCancel(context.Background())
 	recovered := make(chan struct{})
 	go func() {
 		defer close(recovered)
@@ -83,6 +95,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		stopRecover()
 		<-recovered
 		<-scheduled
+		<-callbacksDone
+		<-notifyDone
 		return err
 	case <-ctx.Done():
 	}
@@ -94,6 +108,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	stopRecover()
 	<-recovered
 	<-scheduled
+	<-callbacksDone
+	<-notifyDone
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

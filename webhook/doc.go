@@ -1,0 +1,30 @@
+// Package webhook delivers OmniCart callbacks: signed, durable, retried
+// webhooks for payment and timer status changes (SPEC section 7).
+//
+// The pieces, in the order an event travels:
+//
+//   - The outbox is the events table the store writes in the same
+//     transaction as the cart change that causes an event, so an event
+//     exists if and only if its change committed.
+//   - The Dispatcher's fan-out step reads the outbox behind a durable
+//     cursor, builds each event's callback body once (Payload), and creates
+//     one delivery per enabled endpoint of the merchant subscribed to the
+//     event's type, atomically with moving the cursor.
+//   - The Dispatcher's delivery loop claims due deliveries in small batches
+//     under a renewable lease (safe with several processes on one
+//     database), at most PerEndpoint at a time per endpoint, sends each with
+//     Standard Webhooks headers and v1 HMAC-SHA256 signatures through an
+//     SSRF-safe client (Guard, NewClient), and records every attempt in the
+//     delivery log. Any 2xx is success; 410 disables the endpoint; anything
+//     else is retried on the Schedule (exponential, with jitter, for up to
+//     three days) after which the endpoint is marked failing and the
+//     operator is told in the log.
+//   - The Manager is the use-case layer of endpoint management (add, list,
+//     update, remove, rotate secrets with an overlap), of the event and
+//     delivery log, and of re-sending events. The CLI and the management
+//     JSON API call it.
+//
+// Storage is behind the Store interface (implemented by package sqlite).
+// Time is read through a Now function and randomness for jitter through a
+// Rand function, so tests control both.
+package webhook
