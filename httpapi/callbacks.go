@@ -74,16 +74,12 @@ func (s *Server) handleCallbacks(w http.ResponseWriter, r *http.Request, rc *req
 		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeNotFound}})
 		return
 	}
-	m, k, err := s.Service.Authenticate(r.Context(), r.Header.Get("Api-Access-Token"))
-	if err != nil {
-		s.fail(w, r, rc, err)
+	if !s.authenticate(w, r, rc, func(_ *omnicart.Merchant, k *omnicart.APIKey) bool {
+		return contains(cbMethods(rt.kind), r.Method) && len(k.Methods) == 0
+	}) {
 		return
 	}
-	rc.merchant, rc.key = m, k
-	if !contains(cbMethods(rt.kind), r.Method) || len(k.Methods) > 0 {
-		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeMethodNotAllowed}})
-		return
-	}
+	m := rc.merchant
 	switch rt.kind + " " + r.Method {
 	case "endpoints GET":
 		s.cbListEndpoints(w, r, rc)

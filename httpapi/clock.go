@@ -11,16 +11,12 @@ import (
 // test-mode merchant's clock forward and fires what falls due before
 // answering with data.now.
 func (s *Server) handleClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	m, k, err := s.Service.Authenticate(r.Context(), r.Header.Get("Api-Access-Token"))
-	if err != nil {
-		s.fail(w, r, rc, err)
+	if !s.authenticate(w, r, rc, func(m *omnicart.Merchant, _ *omnicart.APIKey) bool {
+		return r.Method == http.MethodPost && m.Mode == omnicart.ModeTest
+	}) {
 		return
 	}
-	rc.merchant, rc.key = m, k
-	if r.Method != http.MethodPost || m.Mode != omnicart.ModeTest {
-		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeMethodNotAllowed}})
-		return
-	}
+	m := rc.merchant
 	root := s.readJSON(w, r, rc)
 	if root == nil {
 		return

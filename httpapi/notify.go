@@ -79,16 +79,12 @@ type delivery struct {
 // payment-link messages of one of the merchant's carts and their delivery
 // state (queued, sent, failed). It needs a key allowed to call status.
 func (s *Server) handleDeliveries(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	m, k, err := s.Service.Authenticate(r.Context(), r.Header.Get("Api-Access-Token"))
-	if err != nil {
-		s.fail(w, r, rc, err)
+	if !s.authenticate(w, r, rc, func(_ *omnicart.Merchant, k *omnicart.APIKey) bool {
+		return r.Method == http.MethodGet && k.Allows(omnicart.MethodStatus)
+	}) {
 		return
 	}
-	rc.merchant, rc.key = m, k
-	if r.Method != http.MethodGet || !k.Allows(omnicart.MethodStatus) {
-		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeMethodNotAllowed}})
-		return
-	}
+	m := rc.merchant
 	cartID := strings.TrimPrefix(r.URL.Path, "/deliveries/")
 	if u, err := url.PathUnescape(cartID); err == nil {
 		cartID = u

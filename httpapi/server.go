@@ -108,17 +108,29 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeNotFound}})
 		return
 	}
-	m, k, err := s.Service.Authenticate(r.Context(), r.Header.Get("Api-Access-Token"))
-	if err != nil {
-		s.fail(w, r, rc, err)
-		return
-	}
-	rc.merchant, rc.key = m, k
-	if r.Method != rt.method || !k.Allows(rt.keyMethod) {
-		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeMethodNotAllowed}})
+	if !s.authenticate(w, r, rc, func(_ *omnicart.Merchant, k *omnicart.APIKey) bool {
+		return r.Method == rt.method && k.Allows(rt.keyMethod)
+	}) {
 		return
 	}
 	rt.handle(w, r, rc)
+}
+
+// authenticate checks the Api-Access-Token (111000) and then that the
+// merchant and key may make this request (131000). It writes the error
+// response and returns false when they may not.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, rc *reqCtx, allowed func(*omnicart.Merchant, *omnicart.APIKey) bool) bool {
+	m, k, err := s.Service.Authenticate(r.Context(), r.Header.Get("Api-Access-Token"))
+	if err != nil {
+		s.fail(w, r, rc, err)
+		return false
+	}
+	rc.merchant, rc.key = m, k
+	if !allowed(m, k) {
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeMethodNotAllowed}})
+		return false
+	}
+	return true
 }
 
 // fail writes err: domain errors with their problems, anything else as
