@@ -25,6 +25,27 @@ type DB struct {
 	// writeMu serializes this process's writers before they ask SQLite for
 	// the write lock, so they queue in Go rather than spin on busy retries.
 	writeMu sync.Mutex
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+}
+
+// stmt returns the prepared statement for q, preparing it the first time.
+func (d *DB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	d.stmtMu.Lock()
+	defer d.stmtMu.Unlock()
+	if st, ok := d.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := d.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if d.stmts == nil {
+		d.stmts = map[string]*sql.Stmt{}
+	}
+	d.stmts[q] = st
+	return st, nil
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies
@@ -55,7 +76,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func (d *DB) SQL() *sql.DB { return d.db }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.stmtMu.Lock()
+	for _, st := range d.stmts {
+		st.Close()
+	}
+	d.stmts = nil
+	d.stmtMu.Unlock()
+	return d.db.Close()
+}
 
 // Ping checks that the database answers.
 func (d *DB) Ping(ctx context.Context) error {

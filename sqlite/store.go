@@ -24,7 +24,7 @@ var _ omnicart.Store = (*Store)(nil)
 
 // Tx runs fn in a write transaction.
 func (s *Store) Tx(ctx context.Context, fn func(omnicart.Tx) error) error {
-	return s.WriteTx(ctx, func(tx *sql.Tx) error { return fn(&txn{tx: tx}) })
+	return s.WriteTx(ctx, func(tx *sql.Tx) error { return fn(&txn{tx: tx, db: s.DB}) })
 }
 
 // View runs fn in a read transaction.
@@ -34,11 +34,38 @@ func (s *Store) View(ctx context.Context, fn func(omnicart.Tx) error) error {
 		return fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(&txn{tx: tx})
+	return fn(&txn{tx: tx, db: s.DB})
 }
 
 type txn struct {
 	tx *sql.Tx
+	db *DB
+}
+
+// exec, query and queryRow run a statement prepared once per connection
+// and cached (parsing SQL is a large share of a small transaction's cost).
+func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := t.db.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
+func (t *txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := t.db.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+func (t *txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := t.db.stmt(ctx, q)
+	if err != nil {
+		return t.tx.QueryRowContext(ctx, q, args...) // reports the same error
+	}
+	return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -54,7 +81,7 @@ func (t *txn) CreateMerchant(ctx context.Context, m *omnicart.Merchant) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO merchants(id, name, doc, created_at) VALUES (?, ?, ?, ?)`,
+	_, err = t.exec(ctx, `INSERT INTO merchants(id, name, doc, created_at) VALUES (?, ?, ?, ?)`,
 		m.ID, m.Name, string(doc), ms(m.CreatedAt))
 	if isUnique(err) {
 		return omnicart.ErrConflict
@@ -65,7 +92,7 @@ func (t *txn) CreateMerchant(ctx context.Context, m *omnicart.Merchant) error {
 func (t *txn) Merchant(ctx context.Context, id string) (*omnicart.Merchant, error) {
 	var doc string
 	var offset int64
-	err := t.tx.QueryRowContext(ctx, `SELECT doc, clock_offset_ms FROM merchants WHERE id = ?`, id).Scan(&doc, &offset)
+	err := t.queryRow(ctx, `SELECT doc, clock_offset_ms FROM merchants WHERE id = ?`, id).Scan(&doc, &offset)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, omnicart.ErrNotFound
 	}
@@ -81,7 +108,7 @@ func (t *txn) Merchant(ctx context.Context, id string) (*omnicart.Merchant, erro
 }
 
 func (t *txn) Merchants(ctx context.Context) ([]*omnicart.Merchant, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT doc, clock_offset_ms FROM merchants ORDER BY created_at, id`)
+	rows, err := t.query(ctx, `SELECT doc, clock_offset_ms FROM merchants ORDER BY created_at, id`)
 	if err != nil {
 		return nil, wrap("list merchants", err)
 	}
@@ -104,7 +131,7 @@ func (t *txn) Merchants(ctx context.Context) ([]*omnicart.Merchant, error) {
 }
 
 func (t *txn) CreateAPIKey(ctx context.Context, k *omnicart.APIKey) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO api_keys(hash, prefix, merchant_id, methods, created_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := t.exec(ctx, `INSERT INTO api_keys(hash, prefix, merchant_id, methods, created_at) VALUES (?, ?, ?, ?, ?)`,
 		k.Hash, k.Prefix, k.MerchantID, strings.Join(k.Methods, ","), ms(k.CreatedAt))
 	if isUnique(err) {
 		return omnicart.ErrConflict
@@ -132,7 +159,7 @@ func scanKey(sc interface{ Scan(...any) error }) (*omnicart.APIKey, error) {
 }
 
 func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, error) {
-	row := t.tx.QueryRowContext(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at FROM api_keys WHERE hash = ? AND revoked_at IS NULL`, hash)
+	row := t.queryRow(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at FROM api_keys WHERE hash = ? AND revoked_at IS NULL`, hash)
 	k, err := scanKey(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, omnicart.ErrNotFound
@@ -141,7 +168,7 @@ func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, 
 }
 
 func (t *txn) APIKeys(ctx context.Context, merchantID string) ([]*omnicart.APIKey, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at FROM api_keys WHERE merchant_id = ? ORDER BY created_at`, merchantID)
+	rows, err := t.query(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at FROM api_keys WHERE merchant_id = ? ORDER BY created_at`, merchantID)
 	if err != nil {
 		return nil, wrap("list api keys", err)
 	}
@@ -161,7 +188,7 @@ func (t *txn) RevokeAPIKey(ctx context.Context, merchantID, prefix string, at ti
 	if prefix == "" {
 		return omnicart.ErrNotFound
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT hash FROM api_keys WHERE merchant_id = ? AND revoked_at IS NULL AND substr(prefix, 1, ?) = ?`,
+	rows, err := t.query(ctx, `SELECT hash FROM api_keys WHERE merchant_id = ? AND revoked_at IS NULL AND substr(prefix, 1, ?) = ?`,
 		merchantID, len(prefix), prefix)
 	if err != nil {
 		return wrap("find api key", err)
@@ -182,13 +209,13 @@ func (t *txn) RevokeAPIKey(ctx context.Context, merchantID, prefix string, at ti
 	case len(hashes) > 1:
 		return omnicart.ErrConflict
 	}
-	_, err = t.tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE hash = ?`, ms(at), hashes[0])
+	_, err = t.exec(ctx, `UPDATE api_keys SET revoked_at = ? WHERE hash = ?`, ms(at), hashes[0])
 	return wrap("revoke api key", err)
 }
 
 func (t *txn) PutCatalogItems(ctx context.Context, merchantID string, items []omnicart.CatalogItem) error {
 	for _, it := range items {
-		_, err := t.tx.ExecContext(ctx, `INSERT INTO catalog_items(merchant_id, item_id, display_name) VALUES (?, ?, ?)
+		_, err := t.exec(ctx, `INSERT INTO catalog_items(merchant_id, item_id, display_name) VALUES (?, ?, ?)
 			ON CONFLICT(merchant_id, item_id) DO UPDATE SET display_name = excluded.display_name`, merchantID, it.ItemID, it.DisplayName)
 		if err != nil {
 			return wrap("put catalog item", err)
@@ -201,7 +228,7 @@ func (t *txn) CatalogItems(ctx context.Context, merchantID string, ids []string)
 	var out []omnicart.CatalogItem
 	for _, id := range ids {
 		var name string
-		err := t.tx.QueryRowContext(ctx, `SELECT display_name FROM catalog_items WHERE merchant_id = ? AND item_id = ?`, merchantID, id).Scan(&name)
+		err := t.queryRow(ctx, `SELECT display_name FROM catalog_items WHERE merchant_id = ? AND item_id = ?`, merchantID, id).Scan(&name)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -215,7 +242,7 @@ func (t *txn) CatalogItems(ctx context.Context, merchantID string, ids []string)
 
 func (t *txn) CartExists(ctx context.Context, merchantID, cartID string) (bool, error) {
 	var one int
-	err := t.tx.QueryRowContext(ctx, `SELECT 1 FROM carts WHERE merchant_id = ? AND cart_id = ?`, merchantID, cartID).Scan(&one)
+	err := t.queryRow(ctx, `SELECT 1 FROM carts WHERE merchant_id = ? AND cart_id = ?`, merchantID, cartID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -227,7 +254,7 @@ func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte
 	if err != nil {
 		return err
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO carts(merchant_id, cart_id, token_hash, doc, next_due_at, created_at, updated_at)
+	res, err := t.exec(ctx, `INSERT INTO carts(merchant_id, cart_id, token_hash, doc, next_due_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ? - (SELECT clock_offset_ms FROM merchants WHERE id = ?), ?, ?)`,
 		c.MerchantID, c.ID, tokenHash, string(doc), dueMs(due), c.MerchantID, ms(c.CreatedAt), ms(c.CreatedAt))
 	if isUnique(err) {
@@ -246,7 +273,7 @@ func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte
 func (t *txn) loadCart(ctx context.Context, where string, args ...any) (*omnicart.Cart, int64, error) {
 	var pk int64
 	var doc string
-	err := t.tx.QueryRowContext(ctx, `SELECT pk, doc FROM carts WHERE `+where, args...).Scan(&pk, &doc)
+	err := t.queryRow(ctx, `SELECT pk, doc FROM carts WHERE `+where, args...).Scan(&pk, &doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, omnicart.ErrNotFound
 	}
@@ -282,7 +309,7 @@ func (t *txn) SaveCart(ctx context.Context, c *omnicart.Cart, due time.Time) err
 		return err
 	}
 	var pk int64
-	err = t.tx.QueryRowContext(ctx, `UPDATE carts SET doc = ?, next_due_at = ? - (SELECT clock_offset_ms FROM merchants WHERE id = ?), updated_at = ?
+	err = t.queryRow(ctx, `UPDATE carts SET doc = ?, next_due_at = ? - (SELECT clock_offset_ms FROM merchants WHERE id = ?), updated_at = ?
 		WHERE merchant_id = ? AND cart_id = ? RETURNING pk`,
 		string(doc), dueMs(due), c.MerchantID, time.Now().UnixMilli(), c.MerchantID, c.ID).Scan(&pk)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -301,12 +328,12 @@ func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
 		if err != nil {
 			return err
 		}
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO events(cart_pk, sequence, type, body, created_at) VALUES (?, ?, ?, ?, ?)`,
+		if _, err := t.exec(ctx, `INSERT INTO events(cart_pk, sequence, type, body, created_at) VALUES (?, ?, ?, ?, ?)`,
 			pk, e.Sequence, e.Type, string(body), ms(e.At)); err != nil {
 			return wrap("save event", err)
 		}
 	}
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM item_timers WHERE cart_pk = ?`, pk); err != nil {
+	if _, err := t.exec(ctx, `DELETE FROM item_timers WHERE cart_pk = ?`, pk); err != nil {
 		return wrap("clear timers", err)
 	}
 	if c.CustomerID == "" {
@@ -321,7 +348,7 @@ func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
 		if d, ok := tm.Deadline(); ok {
 			until = ms(d)
 		}
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO item_timers(merchant_id, customer_id, item_id, cart_pk, active_until) VALUES (?, ?, ?, ?, ?)`,
+		if _, err := t.exec(ctx, `INSERT INTO item_timers(merchant_id, customer_id, item_id, cart_pk, active_until) VALUES (?, ?, ?, ?, ?)`,
 			c.MerchantID, c.CustomerID, c.Items[i].ID, pk, until); err != nil {
 			return wrap("save timer", err)
 		}
@@ -344,7 +371,7 @@ func (t *txn) DueCarts(ctx context.Context, now time.Time, merchantID string, li
 		q = `SELECT merchant_id, cart_id FROM carts WHERE merchant_id = ? AND next_due_at <= ? ORDER BY next_due_at LIMIT ?`
 		args = []any{merchantID, ms(now), limit}
 	}
-	rows, err := t.tx.QueryContext(ctx, q, args...)
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, wrap("due carts", err)
 	}
@@ -362,20 +389,20 @@ func (t *txn) DueCarts(ctx context.Context, now time.Time, merchantID string, li
 
 func (t *txn) AdvanceClock(ctx context.Context, merchantID string, d time.Duration) error {
 	n := d.Milliseconds()
-	res, err := t.tx.ExecContext(ctx, `UPDATE merchants SET clock_offset_ms = clock_offset_ms + ? WHERE id = ?`, n, merchantID)
+	res, err := t.exec(ctx, `UPDATE merchants SET clock_offset_ms = clock_offset_ms + ? WHERE id = ?`, n, merchantID)
 	if err != nil {
 		return wrap("advance clock", err)
 	}
 	if k, _ := res.RowsAffected(); k == 0 {
 		return omnicart.ErrNotFound
 	}
-	_, err = t.tx.ExecContext(ctx, `UPDATE carts SET next_due_at = next_due_at - ? WHERE merchant_id = ? AND next_due_at IS NOT NULL`, n, merchantID)
+	_, err = t.exec(ctx, `UPDATE carts SET next_due_at = next_due_at - ? WHERE merchant_id = ? AND next_due_at IS NOT NULL`, n, merchantID)
 	return wrap("shift deadlines", err)
 }
 
 func (t *txn) ActiveTimer(ctx context.Context, merchantID, customerID, itemID string, now time.Time) (string, bool, error) {
 	var cartID string
-	err := t.tx.QueryRowContext(ctx, `SELECT c.cart_id FROM item_timers t JOIN carts c ON c.pk = t.cart_pk
+	err := t.queryRow(ctx, `SELECT c.cart_id FROM item_timers t JOIN carts c ON c.pk = t.cart_pk
 		WHERE t.merchant_id = ? AND t.customer_id = ? AND t.item_id = ? AND (t.active_until IS NULL OR t.active_until > ?)
 		ORDER BY c.pk LIMIT 1`, merchantID, customerID, itemID, ms(now)).Scan(&cartID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -393,7 +420,7 @@ func (t *txn) CreateOperations(ctx context.Context, ops []omnicart.Operation, at
 		if err != nil {
 			return err
 		}
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO operations(op_id, cart_pk, body, created_at)
+		if _, err := t.exec(ctx, `INSERT INTO operations(op_id, cart_pk, body, created_at)
 			VALUES (?, (SELECT pk FROM carts WHERE merchant_id = ? AND cart_id = ?), ?, ?)`,
 			op.OpID, op.MerchantID, op.CartID, string(body), ms(at)); err != nil {
 			return wrap("create operation", err)
@@ -403,12 +430,12 @@ func (t *txn) CreateOperations(ctx context.Context, ops []omnicart.Operation, at
 }
 
 func (t *txn) FinishOperation(ctx context.Context, opID, outcome string, at time.Time) error {
-	_, err := t.tx.ExecContext(ctx, `UPDATE operations SET outcome = ?, settled_at = ? WHERE op_id = ? AND outcome IS NULL`, outcome, ms(at), opID)
+	_, err := t.exec(ctx, `UPDATE operations SET outcome = ?, settled_at = ? WHERE op_id = ? AND outcome IS NULL`, outcome, ms(at), opID)
 	return wrap("finish operation", err)
 }
 
 func (t *txn) UnfinishedOperations(ctx context.Context, before time.Time, limit int) ([]omnicart.Operation, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT body FROM operations WHERE outcome IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`, ms(before), limit)
+	rows, err := t.query(ctx, `SELECT body FROM operations WHERE outcome IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`, ms(before), limit)
 	if err != nil {
 		return nil, wrap("list operations", err)
 	}

@@ -241,7 +241,9 @@ func run(n, burst, spread, spreadSecs, apiRate int, dir string) error {
 	}
 	wg.Wait()
 	res.add("spread deadlines created through POST /init", fmt.Sprintf("%d in %.1f s (%d errors)", spread, time.Since(lagStart).Seconds(), initErrs.Load()))
-	time.Sleep(time.Until(lagStart.Add(time.Duration(spreadSecs+10) * time.Second)))
+	// The last deadline falls due 5+spreadSecs after its init; wait for it
+	// and a margin, with the API load still running.
+	time.Sleep(time.Until(time.Now().Add(time.Duration(5+spreadSecs+5) * time.Second)))
 	close(stopLoad)
 	loadWG.Wait()
 	res.add("background API load", fmt.Sprintf("%d GET /status (%d errors) at %d/s", apiReqs.Load(), apiErrs.Load(), apiRate))
