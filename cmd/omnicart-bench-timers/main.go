@@ -6,7 +6,7 @@
 // throughput of the burst, firing lag p50/p99/max of deadlines spread over
 // time while API load runs, and the server's peak RSS.
 //
-//	go run ./bench/timers -n 1000000 -burst 100000
+//	go run ./cmd/omnicart-bench-timers -n 1000000 -burst 100000
 //
 // It prints a Markdown table for docs/PERFORMANCE.md.
 package main
