@@ -448,3 +448,67 @@ func TestDeadlinesWithTwoServers(t *testing.T) {
 		}
 	}
 }
+
+// TestTimerTriggerChanges: the documentation's trigger examples on pending
+// timers. A trigger the item has not reached keeps the timer pending until
+// it does; a trigger it already reached starts the timer at once.
+func TestTimerTriggerChanges(t *testing.T) {
+	t.Parallel()
+	srv := e2e.Start(t)
+	_, c := srv.Merchant("pegasus,naga")
+	tmPay(t, c, tmInit(t, c, `{"cartId":"cart-trigger-1","customerId":"cust-t","currency":"EUR","items":[
+		{"pegasus":{"amount":100,"enableTimer":true,"timer":{"triggerEvent":"manual","value":900}}},
+		{"naga":{"amount":200,"enableTimer":true,"timer":{"triggerEvent":"manual","value":900}}}]}`))
+	timer := func(item string) omnicart.TimerSnapshot {
+		t.Helper()
+		_, items := tmStatus(t, c, "cart-trigger-1")
+		ts := items[item].TimerSnapshot
+		if ts == nil {
+			t.Fatalf("%s has no timer", item)
+		}
+		return *ts
+	}
+
+	// Authorized; trigger set to captured → pending.
+	res := tmModify(t, c, `{"cartId":"cart-trigger-1","modifyBox":{"items":[{"pegasus":{"modifyTimer":{"triggerEvent":"captured"}}}]}}`)
+	if res.Code != "000000" || string(res.Data) != `{"modifiedAmounts":[],"modifiedTimers":["pegasus"]}` {
+		t.Fatalf("set trigger captured: %s", res.Raw)
+	}
+	if ts := timer("pegasus"); ts.TimerStatus != omnicart.TimerPending || ts.TriggerEvent != "captured" || *ts.RemainingSecs != 900 {
+		t.Fatalf("trigger captured while authorized: %+v", ts)
+	}
+	// Trigger changed to initiated (already reached) → starts at once.
+	res = tmModify(t, c, `{"cartId":"cart-trigger-1","modifyBox":{"items":[{"naga":{"modifyTimer":{"triggerEvent":"initiated"}}}]}}`)
+	if res.Code != "000000" {
+		t.Fatalf("set trigger initiated: %s", res.Raw)
+	}
+	if ts := timer("naga"); ts.TimerStatus != omnicart.TimerStarted {
+		t.Fatalf("trigger initiated: %+v", ts)
+	}
+	// Capturing starts pegasus's timer.
+	if res, err := c.Capture(context.Background(), `{"cartId":"cart-trigger-1","filterBox":{"itemIds":["pegasus"]}}`); err != nil || res.Code != "000000" {
+		t.Fatalf("capture: %v %s", err, res.Raw)
+	}
+	if ts := timer("pegasus"); ts.TimerStatus != omnicart.TimerStarted || *ts.RemainingSecs != 900 {
+		t.Fatalf("after capture: %+v", ts)
+	}
+	// Pause with the clock: the remaining time is kept while paused.
+	tmAdvance(t, c, 100)
+	tmModify(t, c, `{"cartId":"cart-trigger-1","modifyBox":{"items":[{"pegasus":{"modifyTimer":{"manualAction":"pause"}}}]}}`)
+	tmAdvance(t, c, 5000)
+	if ts := timer("pegasus"); ts.TimerStatus != omnicart.TimerPaused || *ts.RemainingSecs != 800 {
+		t.Fatalf("paused: %+v", ts)
+	}
+	if ts := timer("naga"); ts.TimerStatus != omnicart.TimerElapsed || *ts.RemainingSecs != 0 {
+		t.Fatalf("naga after 5100 s: %+v", ts)
+	}
+	tmModify(t, c, `{"cartId":"cart-trigger-1","modifyBox":{"items":[{"pegasus":{"modifyTimer":{"manualAction":"start"}}}]}}`)
+	tmAdvance(t, c, 799)
+	if ts := timer("pegasus"); ts.TimerStatus != omnicart.TimerStarted || *ts.RemainingSecs != 1 {
+		t.Fatalf("resumed: %+v", ts)
+	}
+	tmAdvance(t, c, 1)
+	if ts := timer("pegasus"); ts.TimerStatus != omnicart.TimerElapsed {
+		t.Fatalf("elapsed after resume: %+v", ts)
+	}
+}
