@@ -2,7 +2,9 @@ package omnicart
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 )
 
 // Card is what the customer typed. It is handed to the provider and never
@@ -13,6 +15,31 @@ type Card struct {
 	CVC    string
 	Holder string
 }
+
+// String hides the card: only the last four digits are shown, so that a
+// card printed by mistake (%v, a log attribute) leaks nothing.
+func (c Card) String() string {
+	d := make([]byte, 0, len(c.Number))
+	for i := 0; i < len(c.Number); i++ {
+		if c.Number[i] >= '0' && c.Number[i] <= '9' {
+			d = append(d, c.Number[i])
+		}
+	}
+	if len(d) < 4 {
+		return "card ****"
+	}
+	return "card ****" + string(d[len(d)-4:])
+}
+
+// GoString hides the card from %#v like String.
+func (c Card) GoString() string { return c.String() }
+
+// MarshalJSON hides the card from JSON (a request logged or stored as JSON)
+// like String.
+func (c Card) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
+
+// LogValue hides the card from structured logs like String.
+func (c Card) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // AuthorizeRequest asks the provider to hold Amount on the customer's card.
 type AuthorizeRequest struct {

@@ -38,12 +38,12 @@ func (s *Service) Deliveries(ctx context.Context, m *omnicart.Merchant, cartID s
 
 // SandboxOutbox lists the newest messages delivered to the local sandbox
 // outbox (test-mode merchants' messages on channels with no provider
-// configured).
-func (s *Service) SandboxOutbox(ctx context.Context, limit int) ([]omnicart.Notification, error) {
+// configured), of one merchant (or of all when merchantID is empty).
+func (s *Service) SandboxOutbox(ctx context.Context, merchantID string, limit int) ([]omnicart.Notification, error) {
 	var out []omnicart.Notification
 	err := s.Store.View(ctx, func(tx omnicart.Tx) error {
 		var err error
-		out, err = tx.Notifications(ctx, omnicart.NotificationQuery{Via: omnicart.ViaOutbox, Limit: limit})
+		out, err = tx.Notifications(ctx, omnicart.NotificationQuery{MerchantID: merchantID, Via: omnicart.ViaOutbox, Limit: limit})
 		return err
 	})
 	return out, err

@@ -11,8 +11,10 @@ import (
 // test-mode merchant's clock forward and fires what falls due before
 // answering with data.now.
 func (s *Server) handleClock(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	if !s.authenticate(w, r, rc, func(m *omnicart.Merchant, _ *omnicart.APIKey) bool {
-		return r.Method == http.MethodPost && m.Mode == omnicart.ModeTest
+	// The clock fires captures and cancels: only keys allowed every method
+	// may move it.
+	if !s.authenticate(w, r, rc, func(m *omnicart.Merchant, k *omnicart.APIKey) bool {
+		return r.Method == http.MethodPost && m.Mode == omnicart.ModeTest && len(k.Methods) == 0
 	}) {
 		return
 	}

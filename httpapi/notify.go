@@ -28,13 +28,25 @@ type outboxPage struct {
 
 // handleOutbox serves GET /sandbox/outbox: the payment links delivered to
 // the local sandbox outbox (test-mode merchants, channels with no provider
-// configured), newest first.
+// configured), newest first. It shows one merchant's messages to a request
+// with that merchant's API key; without a key it answers only on a server
+// whose operator made the outbox public (PublicOutbox, on with --demo),
+// and then lists every test-mode merchant's messages.
 func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	merchantID := ""
+	if !s.PublicOutbox || r.Header.Get("Api-Access-Token") != "" {
+		if !s.authenticate(w, r, rc, func(_ *omnicart.Merchant, k *omnicart.APIKey) bool {
+			return k.Allows(omnicart.MethodStatus)
+		}) {
+			return
+		}
+		merchantID = rc.merchant.ID
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeMethodNotAllowed}})
 		return
 	}
-	msgs, err := s.Service.SandboxOutbox(r.Context(), 200)
+	msgs, err := s.Service.SandboxOutbox(r.Context(), merchantID, 200)
 	if err != nil {
 		s.Log.ErrorContext(r.Context(), "sandbox outbox", "request_id", rc.id, "err", err)
 		s.renderMessage(w, http.StatusInternalServerError, "Something went wrong", "The outbox could not be read; please try again.", "")

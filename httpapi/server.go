@@ -30,6 +30,9 @@ type Server struct {
 	// Ready reports whether the server should receive traffic (false while
 	// draining).
 	Ready func() bool
+	// PublicOutbox lets /sandbox/outbox list every test-mode merchant's
+	// payment links without an API key (for a local demo).
+	PublicOutbox bool
 	// Callbacks serves the callback management API under /callbacks/ (404
 	// when nil).
 	Callbacks *webhook.Manager

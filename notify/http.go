@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/omnicart/omnicart"
@@ -85,15 +85,21 @@ func (h *HTTP) Send(ctx context.Context, msg Message) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		// The error names the URL, never the token.
-		return fmt.Errorf("%s provider: %w", h.Channel, err)
+		// The reason is shown to merchants (GET /deliveries) and logged:
+		// keep the provider's URL (which may carry credentials) out of it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("%s provider unreachable: %w", h.Channel, err)
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	err = fmt.Errorf("%s provider answered HTTP %d: %s", h.Channel, resp.StatusCode, strings.TrimSpace(string(snippet)))
+	// The provider's body is not passed on: it is the operator's business.
+	err = fmt.Errorf("%s provider answered HTTP %d", h.Channel, resp.StatusCode)
 	switch {
 	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooEarly, resp.StatusCode == http.StatusTooManyRequests:
 		return err

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -335,7 +336,7 @@ func (d *Dispatcher) record(ctx context.Context, owner string, rs []result) []st
 	}
 	for _, r := range rs {
 		o, c := r.out, r.claim
-		attrs := []any{"merchant", c.Endpoint.MerchantID, "endpoint", c.Endpoint.ID, "url", c.Endpoint.URL,
+		attrs := []any{"merchant", c.Endpoint.MerchantID, "endpoint", c.Endpoint.ID, "host", redactedHost(c.Endpoint.URL),
 			"event", c.EventID, "type", c.Type, "attempt", o.Attempt, "http_status", o.HTTPStatus, "error", o.Error}
 		switch {
 		case o.DisableEndpoint:
@@ -381,4 +382,14 @@ func (d *Dispatcher) Prune(ctx context.Context) (int, error) {
 			return total, err
 		}
 	}
+}
+
+// redactedHost is the scheme and host of a callback URL, for logs: paths and
+// queries often carry the merchant's tokens.
+func redactedHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -52,6 +52,15 @@ func (m *Manager) AddEndpoint(ctx context.Context, merchantID string, ne NewEndp
 			return nil, "", err
 		}
 	}
+	existing, err := m.Store.Endpoints(ctx, merchantID)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(existing) >= MaxEndpointsPerMerchant {
+		// Each endpoint multiplies every event; a bound keeps one merchant
+		// from turning callbacks into a flood.
+		return nil, "", omnicart.Errorf(omnicart.CodeInvalidValue, "endpoints")
+	}
 	now := m.Now()
 	e := &Endpoint{ID: newEndpointID(), MerchantID: merchantID, URL: ne.URL, Events: events, Enabled: true,
 		Secret: NewSecret(), CreatedAt: now, UpdatedAt: now}
@@ -63,6 +72,10 @@ func (m *Manager) AddEndpoint(ctx context.Context, merchantID string, ne NewEndp
 	}
 	return e, e.Secret, nil
 }
+
+// MaxEndpointsPerMerchant bounds how many callback endpoints a merchant may
+// register (more is refused with 123003 "endpoints has invalid value").
+const MaxEndpointsPerMerchant = 20
 
 // Endpoints lists a merchant's endpoints.
 func (m *Manager) Endpoints(ctx context.Context, merchantID string) ([]*Endpoint, error) {

@@ -132,6 +132,7 @@ func TestPublicAddr(t *testing.T) {
 		"192.168.1.1": false, "169.254.169.254": false, "100.100.100.200": false, "fd00:ec2::254": false,
 		"fe80::1": false, "0.0.0.0": false, "::": false, "::ffff:127.0.0.1": false, "::ffff:10.0.0.1": false,
 		"224.0.0.1": false, "255.255.255.255": false, "192.0.2.1": false, "64:ff9b::a00:1": false,
+		"::127.0.0.1": false, "::ffff:0:7f00:1": false, "fec0::1": false, "2001:0:4136:e378:8000:63bf:3fff:fdd2": false,
 		"2002:7f00:1::": false, "198.18.0.1": false,
 		"8.8.8.8": true, "1.1.1.1": true, "93.184.216.34": true, "2606:4700:4700::1111": true, "::ffff:8.8.8.8": true,
 	} {

@@ -27,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	listen := fs.String("listen", envOr(getenv, "OMNICART_LISTEN", "127.0.0.1:8080"), "address to listen on (env OMNICART_LISTEN)")
 	publicURL := fs.String("public-url", getenv("OMNICART_PUBLIC_URL"), "externally visible base URL for payment links (env OMNICART_PUBLIC_URL; default http://LISTEN)")
 	demo := fs.Bool("demo", envOr(getenv, "OMNICART_DEMO", "") == "true", "create a test-mode demo merchant if absent and print its key (env OMNICART_DEMO=true)")
+	publicOutbox := fs.Bool("public-outbox", envOr(getenv, "OMNICART_PUBLIC_OUTBOX", "") == "true", "serve /sandbox/outbox without an API key, listing every test-mode merchant's payment links (env OMNICART_PUBLIC_OUTBOX=true; on with --demo)")
 	cbConfig := callbackFlags(fs, getenv)
 	nfConfig := notifyFlags(fs, getenv)
 	if err := fs.Parse(args); err != nil {
@@ -67,7 +68,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	callbacks, callbacksDone := startCallbacks(recoverCtx, a, cbCfg)
 	notifyDone := startNotify(recoverCtx, a, nfCfg, base)
 	srv := &http.Server{
-		Handler: (&httpapi.Server{Service: a.service, Log: a.log, PublicURL: base, Callbacks: callbacks,
+		Handler: (&httpapi.Server{Service: a.service, Log: a.log, PublicURL: base, Callbacks: callbacks, PublicOutbox: *publicOutbox || *demo,
 			Ready: func() bool { return !draining.Load() }}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

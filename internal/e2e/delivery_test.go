@@ -251,13 +251,31 @@ func TestPaymentLinkSandboxOutbox(t *testing.T) {
 	if d.Via != "outbox" {
 		t.Fatalf("%+v", d)
 	}
-	resp, err := http.Get(srv.URL + "/sandbox/outbox")
-	if err != nil {
-		t.Fatal(err)
+	get := func(url, key string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if key != "" {
+			req.Header.Set("Api-Access-Token", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(page)
 	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(page), "grace@customer.example") || !strings.Contains(string(page), `href="`+link+`"`) {
+	// Without a key the outbox is closed: it holds other people's links.
+	if resp, page := get(srv.URL+"/sandbox/outbox", ""); resp.StatusCode != 401 || strings.Contains(page, "grace@") {
+		t.Fatalf("outbox without a key: %d\n%s", resp.StatusCode, page)
+	}
+	// Another merchant's key sees none of it.
+	_, other := srv.Merchant("pegasus")
+	if resp, page := get(srv.URL+"/sandbox/outbox", other.APIKey); resp.StatusCode != 200 || strings.Contains(page, "grace@") {
+		t.Fatalf("outbox for another merchant: %d\n%s", resp.StatusCode, page)
+	}
+	resp, page := get(srv.URL+"/sandbox/outbox", c.APIKey)
+	if resp.StatusCode != 200 || !strings.Contains(page, "grace@customer.example") || !strings.Contains(page, `href="`+link+`"`) {
 		t.Fatalf("outbox page %d:\n%s", resp.StatusCode, page)
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
@@ -266,6 +284,25 @@ func TestPaymentLinkSandboxOutbox(t *testing.T) {
 	logs := srv.Logs()
 	if !strings.Contains(logs, "payment link delivered to the sandbox outbox") || !strings.Contains(logs, link) {
 		t.Errorf("the log does not show the link")
+	}
+}
+
+// TestPaymentLinkPublicOutbox: on a demo server the outbox page needs no
+// key, so that a newcomer can click the link.
+func TestPaymentLinkPublicOutbox(t *testing.T) {
+	t.Parallel()
+	srv := e2e.Start(t, "--public-outbox")
+	_, c := srv.Merchant("pegasus")
+	link := dlInit(t, c, "deliver-outbox2", "sms", "+14155550123")
+	dlWaitState(t, c, "deliver-outbox2", "sent", func(d dlDelivery) bool { return d.State == "sent" })
+	resp, err := http.Get(srv.URL + "/sandbox/outbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "14155550123") || !strings.Contains(string(page), `href="`+link+`"`) {
+		t.Fatalf("public outbox %d:\n%s", resp.StatusCode, page)
 	}
 }
 

@@ -252,6 +252,12 @@ func TestClockLiveMode(t *testing.T) {
 		t.Fatalf("live clock: %d %s", res.Status, res.Raw)
 	}
 	_, test := srv.Merchant("pegasus")
+	// A key limited to some methods may not move the clock (it fires
+	// captures and cancels).
+	limited := strings.TrimSpace(srv.Admin("key", "create", "--merchant", tmMerchantID(t, srv, test), "--methods", "status,capture"))
+	if res := tmAdvance(t, srv.Client(limited), 60); res.Status != 405 || res.Code != "131000" {
+		t.Fatalf("restricted key moved the clock: %d %s", res.Status, res.Raw)
+	}
 	for _, body := range []string{`{}`, `{"advanceSecs": -1}`, `{"advanceSecs": 1.5}`, `{"advanceSecs": "10"}`, `{"advanceSecs": 1, "x": 2}`} {
 		res, err := test.Do(context.Background(), "POST", "/sandbox/clock", body)
 		if err != nil || res.Status != 400 || !strings.HasPrefix(res.Code, "12") {
@@ -511,4 +517,20 @@ func TestTimerTriggerChanges(t *testing.T) {
 	if ts := timer("pegasus"); ts.TimerStatus != omnicart.TimerElapsed {
 		t.Fatalf("elapsed after resume: %+v", ts)
 	}
+}
+
+// tmMerchantID reads the merchant id of a client's key from the server's
+// database.
+func tmMerchantID(tb testing.TB, srv *e2e.Server, c *client.Client) string {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+srv.DBPath+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	var id string
+	if err := db.QueryRow(`SELECT merchant_id FROM api_keys WHERE prefix = ?`, c.APIKey[:16]).Scan(&id); err != nil {
+		tb.Fatal(err)
+	}
+	return id
 }
