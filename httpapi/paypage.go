@@ -312,7 +312,8 @@ func contentPolicy(c *omnicart.Cart) string {
 // no cart) with its security headers.
 func (s *Server) renderPage(w http.ResponseWriter, name string, status int, data any, c *omnicart.Cart) {
 	var buf bytes.Buffer
-	if err := pageTemplates().ExecuteTemplate(&buf, name, data); err != nil {
+	s.pagesOnce.Do(func() { s.pages = pageTemplates() })
+	if err := s.pages.ExecuteTemplate(&buf, name, data); err != nil {
 		s.Log.Error("rendering page", "page", name, "err", err)
 		http.Error(w, "The page could not be shown.", http.StatusInternalServerError)
 		return

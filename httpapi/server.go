@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"html/template"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/omnicart/omnicart"
@@ -33,6 +35,9 @@ type Server struct {
 	// PublicOutbox lets /sandbox/outbox list every test-mode merchant's
 	// payment links without an API key (for a local demo).
 	PublicOutbox bool
+
+	pagesOnce sync.Once
+	pages     *template.Template
 	// Callbacks serves the callback management API under /callbacks/ (404
 	// when nil).
 	Callbacks *webhook.Manager
