@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCardIsNeverPrinted: printing or logging a card, or a request that
@@ -23,5 +24,28 @@ func TestCardIsNeverPrinted(t *testing.T) {
 	}
 	if got := fmt.Sprint(card); got != "card ****1111" {
 		t.Errorf("String() = %q", got)
+	}
+}
+
+// TestCartTotalBound: a cart whose total is above 10^15 is refused, however
+// many items share it.
+func TestCartTotalBound(t *testing.T) {
+	t.Parallel()
+	m := &Merchant{ID: "m", CartExpirySecs: 7200, Privileges: DefaultPrivileges()}
+	spec := &InitSpec{CartID: "cart-total-1", Currency: "EUR"}
+	for i := range 3 {
+		spec.Items = append(spec.Items, ItemSpec{ID: string(rune('a' + i)), Amount: MaxAmount / 2})
+	}
+	var sp StagedProblems
+	if c := NewCart(spec, m, time.Now(), &sp); c != nil {
+		t.Fatalf("a cart of 1.5 × 10^15 was accepted")
+	}
+	if got := sp.Ordered(); len(got) != 1 || got[0].Message() != "items has invalid value" {
+		t.Fatalf("problems = %+v", got)
+	}
+	spec.Items = spec.Items[:2]
+	sp = nil
+	if c := NewCart(spec, m, time.Now(), &sp); c == nil {
+		t.Fatalf("a cart of exactly 10^15 was refused: %+v", sp.Ordered())
 	}
 }

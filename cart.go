@@ -1,6 +1,10 @@
 package omnicart
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // Status is an item's payment status.
 type Status string
@@ -253,6 +257,21 @@ func (c *Cart) emit(e Event) {
 	v := c.View(nil, e.At)
 	e.Data = &v
 	c.events = append(c.events, e)
+}
+
+// Clone returns a deep copy of the cart, with the events it has produced
+// and not yet handed to storage.
+func (c *Cart) Clone() *Cart {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(fmt.Sprintf("omnicart: cart does not marshal: %v", err)) // every field is plain data
+	}
+	var d Cart
+	if err := json.Unmarshal(b, &d); err != nil {
+		panic(fmt.Sprintf("omnicart: cart does not unmarshal: %v", err))
+	}
+	d.events = append([]Event(nil), c.events...)
+	return &d
 }
 
 // Item returns the item with the given itemId, or nil.

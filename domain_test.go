@@ -315,20 +315,20 @@ func TestSelectForAction(t *testing.T) {
 // deadline passed (not yet recorded); "elapsed-recorded" one that Normalize
 // already moved to elapsed.
 func dtTimerCart(state string) *Cart {
-	tm := &Timer{Trigger: "initiated", Remaining: 100}
+	tm := &Timer{Trigger: "initiated", Left: 100 * time.Second}
 	switch state {
 	case "pending":
 		tm.Trigger, tm.Status = "authorized", TimerPending
 	case "started":
 		tm.Status, tm.Since = TimerStarted, dtT0.Add(-30*time.Second)
 	case "paused":
-		tm.Status, tm.Remaining = TimerPaused, 40
+		tm.Status, tm.Left = TimerPaused, 40*time.Second
 	case "stopped":
-		tm.Status, tm.Remaining = TimerStopped, 40
+		tm.Status, tm.Left = TimerStopped, 40*time.Second
 	case "elapsed":
 		tm.Status, tm.Since = TimerStarted, dtT0.Add(-100*time.Second)
 	case "elapsed-recorded":
-		tm.Status, tm.Remaining = TimerElapsed, 0
+		tm.Status, tm.Left = TimerElapsed, 0
 	default:
 		panic(state)
 	}

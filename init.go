@@ -94,6 +94,15 @@ func NewCart(spec *InitSpec, m *Merchant, now time.Time, sp *StagedProblems) *Ca
 		}
 		c.Items = append(c.Items, it)
 	}
+	// The cart's total is one payment: it obeys the same bound as an item.
+	var total int64
+	for i := range c.Items {
+		total += c.Items[i].Initiated // each ≤ 10^15: no overflow for any item count the body limit allows
+		if total > MaxAmount {
+			sp.Add(StageValues, Problem{Code: CodeInvalidValue, Arg: "items"})
+			break
+		}
+	}
 	if len(timed) > 0 && spec.CustomerID == "" {
 		sp.Add(StageTimers, Problem{Code: CodeCustomerIDRequired, Items: timed})
 	}

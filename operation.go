@@ -115,6 +115,9 @@ func (c *Cart) BeginPayment(opID string) (Operation, bool) {
 // summary is kept. It returns capture operations for one-step items, which
 // the caller runs like a merchant capture.
 func (c *Cart) PaymentAuthorized(now time.Time, opID, authRef string, card CardInfo, newID func() string) []Operation {
+	if !c.Waiting(opID) {
+		return nil
+	}
 	c.AuthRef = authRef
 	c.Card = &card
 	moves := map[int][]Status{}
@@ -146,6 +149,9 @@ func (c *Cart) PaymentAuthorized(now time.Time, opID, authRef string, card CardI
 // PaymentDeclined records a refused authorization. After maxDeclines
 // declines the waiting items become rejected; it reports whether they did.
 func (c *Cart) PaymentDeclined(now time.Time, opID, reason string, maxDeclines int) bool {
+	if !c.Waiting(opID) {
+		return false
+	}
 	c.Declines = append(c.Declines, Decline{At: now, Reason: reason})
 	reject := len(c.Declines) >= maxDeclines
 	moves := map[int][]Status{}
@@ -201,6 +207,17 @@ func (c *Cart) Settle(now time.Time, opID string, ok bool) {
 		}
 	}
 	c.setStatus(now, moves)
+}
+
+// Waiting reports whether some item still waits for the outcome of the
+// operation opID.
+func (c *Cart) Waiting(opID string) bool {
+	for i := range c.Items {
+		if p := c.Items[i].Pending; p != nil && p.OpID == opID {
+			return true
+		}
+	}
+	return false
 }
 
 // AbortPending clears an authorization whose outcome is unknown (the

@@ -72,6 +72,11 @@ func IsDecline(err error) (*DeclineError, bool) {
 	return d, ok
 }
 
+// ErrRefused is wrapped by a provider's Capture, Release or Refund error when
+// the refusal is final: calling again with the same OpID gives the same
+// refusal, so there is nothing to retry.
+var ErrRefused = errors.New("operation refused by the provider")
+
 // Provider moves money: the sandbox issuer in test mode, an acquirer in live
 // mode. Every method is idempotent by the operation's OpID: calling it again
 // with the same OpID returns the first outcome and moves no more money.

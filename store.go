@@ -74,9 +74,10 @@ type Tx interface {
 	// AdvanceClock moves a merchant's test clock forward by d, shifting the
 	// real-time due moments of its carts accordingly.
 	AdvanceClock(ctx context.Context, merchantID string, d time.Duration) error
-	// ActiveTimer finds another cart of the merchant where customerID has an
-	// active timer on itemID at now. ok is false when there is none.
-	ActiveTimer(ctx context.Context, merchantID, customerID, itemID string, now time.Time) (cartID string, ok bool, err error)
+	// ActiveTimer finds a cart of the merchant, other than exceptCartID,
+	// where customerID has an active timer on itemID at now. ok is false
+	// when there is none.
+	ActiveTimer(ctx context.Context, merchantID, customerID, itemID string, now time.Time, exceptCartID string) (cartID string, ok bool, err error)
 
 	// CreateOperations records money operations before the provider is
 	// called.

@@ -31,10 +31,11 @@ type Timer struct {
 	Status  TimerStatus `json:"status"`
 	// Infinite timers (value 0) never elapse.
 	Infinite bool `json:"infinite,omitempty"`
-	// Remaining is the number of seconds left at Since (when started) or now
-	// (when pending or paused).
-	Remaining int64     `json:"remaining"`
-	Since     time.Time `json:"since,omitzero"`
+	// Left is the time left at Since (when started) or now (when pending,
+	// paused or stopped), exactly: it is rounded up to whole seconds only
+	// when reported, so pausing and resuming never lengthens a timer.
+	Left  time.Duration `json:"left"`
+	Since time.Time     `json:"since,omitzero"`
 }
 
 // TimerChange is one timer's status transition, as reported in events.
@@ -50,7 +51,7 @@ type TimerChange struct {
 // NewTimer returns a pending timer with the given trigger and value (0 means
 // no end). Call Arm to start it if its trigger was already reached.
 func NewTimer(trigger string, value int64) *Timer {
-	return &Timer{Trigger: trigger, Status: TimerPending, Remaining: value, Infinite: value == 0}
+	return &Timer{Trigger: trigger, Status: TimerPending, Left: time.Duration(value) * time.Second, Infinite: value == 0}
 }
 
 // Active reports whether the timer is pending, started or paused at now.
@@ -64,7 +65,7 @@ func (t *Timer) Deadline() (time.Time, bool) {
 	if t.Status != TimerStarted || t.Infinite {
 		return time.Time{}, false
 	}
-	return t.Since.Add(time.Duration(t.Remaining) * time.Second), true
+	return t.Since.Add(t.Left), true
 }
 
 // StatusAt is the timer's status at now.
@@ -80,22 +81,27 @@ func (t *Timer) RemainingAt(now time.Time) *int64 {
 	if t.Infinite {
 		return nil
 	}
-	r := t.Remaining
+	r := ceilSecs(t.leftAt(now))
+	return &r
+}
+
+// leftAt is the exact time left at now.
+func (t *Timer) leftAt(now time.Time) time.Duration {
 	switch t.StatusAt(now) {
 	case TimerStarted:
 		d, _ := t.Deadline()
-		r = int64((d.Sub(now) + time.Second - 1) / time.Second)
+		return d.Sub(now)
 	case TimerElapsed:
-		r = 0
+		return 0
 	}
-	return &r
+	return t.Left
 }
 
 // Normalize records an elapse that happened by now. It reports the change,
 // if any.
 func (t *Timer) Normalize(now time.Time) (TimerChange, bool) {
 	if t.Status == TimerStarted && t.StatusAt(now) == TimerElapsed {
-		t.Status, t.Remaining = TimerElapsed, 0
+		t.Status, t.Left = TimerElapsed, 0
 		return TimerChange{From: TimerStarted, To: TimerElapsed}, true
 	}
 	return TimerChange{}, false
@@ -107,9 +113,7 @@ func (t *Timer) start(now time.Time) {
 }
 
 func (t *Timer) pause(now time.Time) {
-	if r := t.RemainingAt(now); r != nil {
-		t.Remaining = *r
-	}
+	t.Left = t.leftAt(now)
 	t.Status = TimerPaused
 	t.Since = time.Time{}
 }
@@ -136,7 +140,7 @@ func (t *Timer) arm(now time.Time, it *Item) (TimerChange, bool) {
 // on from now with the new value.
 func (t *Timer) setValue(now time.Time, v int64) {
 	t.Infinite = v == 0
-	t.Remaining = v
+	t.Left = time.Duration(v) * time.Second
 	if t.Status == TimerStarted {
 		t.Since = now
 	}
@@ -175,9 +179,7 @@ func (t *Timer) manual(now time.Time, action string) Code {
 	case ActionStop:
 		switch t.Status {
 		case TimerStarted, TimerPaused:
-			if r := t.RemainingAt(now); r != nil {
-				t.Remaining = *r
-			}
+			t.Left = t.leftAt(now)
 			t.Status = TimerStopped
 			t.Since = time.Time{}
 			return CodeSuccess

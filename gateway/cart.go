@@ -60,7 +60,7 @@ func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart
 		if spec.CustomerID != "" {
 			for i := range spec.Items {
 				id := spec.Items[i].ID
-				other, ok, err := tx.ActiveTimer(ctx, m.ID, spec.CustomerID, id, now)
+				other, ok, err := tx.ActiveTimer(ctx, m.ID, spec.CustomerID, id, now, spec.CartID)
 				if err != nil {
 					return err
 				}
@@ -110,7 +110,11 @@ func (s *Service) Status(ctx context.Context, m *omnicart.Merchant, cartID strin
 	var c *omnicart.Cart
 	if cartID != "" {
 		err := s.Store.View(ctx, func(tx omnicart.Tx) error {
-			var err error
+			fresh, err := tx.Merchant(ctx, m.ID)
+			if err != nil {
+				return err
+			}
+			now = fresh.Now(s.Now())
 			c, err = tx.Cart(ctx, m.ID, cartID)
 			return err
 		})
@@ -159,7 +163,10 @@ func lockForChange(ctx context.Context, tx omnicart.Tx, m *omnicart.Merchant, ca
 func catchUp(c *omnicart.Cart, m *omnicart.Merchant, now time.Time) []omnicart.Operation {
 	var ops []omnicart.Operation
 	lead := m.AutoActionLead()
-	for range 64 { // a cart has few deadlines; the bound only guards against a loop
+	// Each Tick consumes at least one deadline and an item has at most
+	// three (warning, capture window, timer); the bound only guards against
+	// a bug looping forever.
+	for range 3*len(c.Items) + 8 {
 		d, ok := c.NextDeadline(lead)
 		if !ok || d.After(now) {
 			break
@@ -183,6 +190,12 @@ func (s *Service) Act(ctx context.Context, m *omnicart.Merchant, a omnicart.Acti
 	var fired, ops []omnicart.Operation
 	var ids []string
 	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
+		var err error
+		// The merchant's test clock may have moved since authentication.
+		if m, err = tx.Merchant(ctx, m.ID); err != nil {
+			return err
+		}
+		now = m.Now(s.Now())
 		c, due0, err := lockForChange(ctx, tx, m, cartID, sp, now)
 		if err != nil {
 			return err
@@ -219,6 +232,37 @@ func (s *Service) Act(ctx context.Context, m *omnicart.Merchant, a omnicart.Acti
 	return ids, nil
 }
 
+// timerConflicts applies the active-timer lock to a modify: a timer that
+// becomes active for a customer (a new timer, or a new customerId) may not
+// duplicate that customer's active timer on the same item in another cart
+// (124102).
+func timerConflicts(ctx context.Context, tx omnicart.Tx, m *omnicart.Merchant, before, after *omnicart.Cart, r omnicart.ModifyResult, now time.Time) error {
+	if after.CustomerID == "" {
+		return nil
+	}
+	var ps omnicart.Problems
+	for i := range after.Items {
+		it := &after.Items[i]
+		if it.Timer == nil || !it.Timer.Active(now) {
+			continue
+		}
+		if after.CustomerID == before.CustomerID && !contains(r.ModifiedTimers, it.ID) {
+			continue
+		}
+		other, ok, err := tx.ActiveTimer(ctx, m.ID, after.CustomerID, it.ID, now, after.ID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			ps.Add(omnicart.Problem{Code: omnicart.CodeActiveTimer, Arg: after.CustomerID, Args: []string{it.ID, other}})
+		}
+	}
+	if len(ps) > 0 {
+		return &omnicart.Error{Problems: ps}
+	}
+	return nil
+}
+
 // deferredError carries a refusal out of a transaction that must still
 // commit (deadlines fired on the way).
 type deferredError struct{ err error }
@@ -241,12 +285,25 @@ func (s *Service) Modify(ctx context.Context, m *omnicart.Merchant, cartID strin
 	var res omnicart.ModifyResult
 	var fired []omnicart.Operation
 	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
+		var err error
+		// The merchant's test clock may have moved since authentication.
+		if m, err = tx.Merchant(ctx, m.ID); err != nil {
+			return err
+		}
+		now = m.Now(s.Now())
 		c, due0, err := lockForChange(ctx, tx, m, cartID, sp, now)
 		if err != nil {
 			return err
 		}
 		fired = due0
+		before := c.Clone()
 		r, modErr := c.Modify(spec, m, now, newOpID)
+		if modErr == nil {
+			modErr = timerConflicts(ctx, tx, m, before, c, r, now)
+			if modErr != nil {
+				c = before // refused: keep only what the deadlines did
+			}
+		}
 		if modErr != nil {
 			if len(fired) == 0 {
 				return modErr
@@ -287,19 +344,43 @@ func (s *Service) runOps(ctx context.Context, m *omnicart.Merchant, ops []omnica
 	}
 	var firstErr error
 	for _, op := range ops {
-		if err := callProvider(ctx, p, op); err != nil {
-			s.Log.ErrorContext(ctx, "provider operation failed; left for recovery", "op", op.OpID, "kind", op.Kind, "cart", op.CartID, "err", err)
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		if err := s.settle(ctx, op, true, at); err != nil && firstErr == nil {
+		if err := s.runOp(ctx, p, op, at); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
 	return firstErr
 }
+
+// runOp calls the provider for one operation and settles it. A final
+// refusal (omnicart.ErrRefused) is settled as failed (the items leave
+// "ongoing" in the status they had) and returned; another failure is left
+// for Recover and only logged: the request that started it has committed,
+// and the items report "ongoing" until it settles.
+func (s *Service) runOp(ctx context.Context, p omnicart.Provider, op omnicart.Operation, at time.Time) error {
+	pctx, cancel := context.WithTimeout(ctx, ProviderTimeout)
+	err := callProvider(pctx, p, op)
+	cancel()
+	switch {
+	case err == nil:
+		return s.settle(ctx, op, true, at)
+	case errors.Is(err, omnicart.ErrRefused):
+		s.Log.ErrorContext(ctx, "provider refused the operation", "op", op.OpID, "kind", op.Kind, "cart", op.CartID, "err", err)
+		if serr := s.settle(ctx, op, false, at); serr != nil {
+			return serr
+		}
+		return err
+	}
+	s.Log.ErrorContext(ctx, "provider operation failed; left for recovery", "op", op.OpID, "kind", op.Kind, "cart", op.CartID, "err", err)
+	return nil
+}
+
+// ProviderTimeout bounds one provider call. Recover waits RecoverAfter
+// (longer) before it treats an unsettled operation as abandoned, so that it
+// never races a call still in flight.
+const (
+	ProviderTimeout = 30 * time.Second
+	RecoverAfter    = 2 * time.Minute
+)
 
 func callProvider(ctx context.Context, p omnicart.Provider, op omnicart.Operation) error {
 	switch op.Kind {
@@ -369,18 +450,28 @@ func (s *Service) Recover(ctx context.Context, olderThan time.Duration) (int, er
 	for _, op := range ops {
 		m, err := s.Merchant(ctx, op.MerchantID)
 		if err != nil {
-			return n, err
+			s.Log.ErrorContext(ctx, "recovery: merchant", "op", op.OpID, "merchant", op.MerchantID, "err", err)
+			continue
 		}
 		p, err := s.Provider(m)
 		if err != nil {
-			return n, err
+			s.Log.ErrorContext(ctx, "recovery: no provider for the merchant", "op", op.OpID, "merchant", op.MerchantID, "err", err)
+			continue
 		}
-		if err := callProvider(ctx, p, op); err != nil {
+		pctx, cancel := context.WithTimeout(ctx, ProviderTimeout)
+		err = callProvider(pctx, p, op)
+		cancel()
+		ok := err == nil
+		if err != nil && !errors.Is(err, omnicart.ErrRefused) {
 			s.Log.ErrorContext(ctx, "recovery: provider operation failed again", "op", op.OpID, "err", err)
 			continue
 		}
-		if err := s.settle(ctx, op, true, time.Time{}); err != nil {
-			return n, err
+		if err != nil {
+			s.Log.ErrorContext(ctx, "recovery: provider refused the operation; settled as failed", "op", op.OpID, "err", err)
+		}
+		if err := s.settle(ctx, op, ok, time.Time{}); err != nil {
+			s.Log.ErrorContext(ctx, "recovery: settling", "op", op.OpID, "err", err)
+			continue
 		}
 		n++
 	}

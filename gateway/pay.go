@@ -206,6 +206,7 @@ func (s *Service) finishAuthorization(ctx context.Context, p omnicart.Provider, 
 	var captures []omnicart.Operation
 	var m *omnicart.Merchant
 	var res *PayResult
+	stale := false
 	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
 		var err error
 		if m, err = tx.Merchant(ctx, op.MerchantID); err != nil {
@@ -217,6 +218,13 @@ func (s *Service) finishAuthorization(ctx context.Context, p omnicart.Provider, 
 			return err
 		}
 		c.NormalizeTimers(now)
+		if !c.Waiting(op.OpID) {
+			// Recovery gave this authorization up (and voided it) while
+			// the provider was answering: nothing of it may apply now.
+			stale = true
+			res = &PayResult{Result: ResultExpired, Reason: "This payment attempt took too long and was cancelled; please try again.", Cart: c}
+			return nil
+		}
 		outcome := "succeeded"
 		switch {
 		case challenged:
@@ -243,6 +251,14 @@ func (s *Service) finishAuthorization(ctx context.Context, p omnicart.Provider, 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if stale {
+		if p != nil {
+			if err := p.Void(ctx, op.OpID); err != nil {
+				return nil, err
+			}
+		}
+		return res, nil
 	}
 	if err := s.runOps(ctx, m, captures, time.Time{}); err != nil {
 		return nil, err

@@ -178,7 +178,14 @@ func (i *Issuer) Void(ctx context.Context, opID string) error {
 
 // settle runs a capture, release or refund: the movement entries(hold) of
 // the authorization op.AuthRef, idempotent by op.OpID.
-func (i *Issuer) settle(ctx context.Context, op omnicart.Operation, kind string, entries func(Hold) []Entry) error {
+func (i *Issuer) settle(ctx context.Context, op omnicart.Operation, kind string, entries func(Hold) []Entry) (err error) {
+	defer func() {
+		// These outcomes are final for this OpID: tell the gateway so.
+		if errors.Is(err, ErrInsufficientFunds) || errors.Is(err, ErrUnknownAuthorization) ||
+			errors.Is(err, ErrInvalidOperation) || errors.Is(err, ErrConflict) {
+			err = fmt.Errorf("%w: %w", omnicart.ErrRefused, err)
+		}
+	}()
 	if err := checkOp(op, kind); err != nil {
 		return err
 	}

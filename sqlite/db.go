@@ -30,22 +30,35 @@ type DB struct {
 	stmts  map[string]*sql.Stmt
 }
 
-// stmt returns the prepared statement for q, preparing it the first time.
-func (d *DB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+// stmt returns the prepared statement for q, or nil while it is not
+// prepared yet: the first use starts preparing it in the background and the
+// caller runs q unprepared. Preparing needs a connection of its own, and a
+// transaction that waited for one while holding its own could deadlock the
+// pool.
+func (d *DB) stmt(q string) *sql.Stmt {
 	d.stmtMu.Lock()
 	defer d.stmtMu.Unlock()
 	if st, ok := d.stmts[q]; ok {
-		return st, nil
-	}
-	st, err := d.db.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
+		return st // nil while being prepared
 	}
 	if d.stmts == nil {
 		d.stmts = map[string]*sql.Stmt{}
 	}
-	d.stmts[q] = st
-	return st, nil
+	d.stmts[q] = nil
+	go func() {
+		st, err := d.db.Prepare(q)
+		d.stmtMu.Lock()
+		defer d.stmtMu.Unlock()
+		switch {
+		case err != nil:
+			delete(d.stmts, q) // tried again on next use; the query reports its own error
+		case d.stmts == nil: // closed meanwhile
+			st.Close()
+		default:
+			d.stmts[q] = st
+		}
+	}()
+	return nil
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies
@@ -79,7 +92,9 @@ func (d *DB) SQL() *sql.DB { return d.db }
 func (d *DB) Close() error {
 	d.stmtMu.Lock()
 	for _, st := range d.stmts {
-		st.Close()
+		if st != nil {
+			st.Close()
+		}
 	}
 	d.stmts = nil
 	d.stmtMu.Unlock()

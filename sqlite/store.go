@@ -43,29 +43,27 @@ type txn struct {
 }
 
 // exec, query and queryRow run a statement prepared once per connection
-// and cached (parsing SQL is a large share of a small transaction's cost).
+// and cached (parsing SQL is a large share of a small transaction's cost),
+// or the plain query until it is prepared.
 func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	st, err := t.db.stmt(ctx, q)
-	if err != nil {
-		return nil, err
+	if st := t.db.stmt(q); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
-	return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return t.tx.ExecContext(ctx, q, args...)
 }
 
 func (t *txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	st, err := t.db.stmt(ctx, q)
-	if err != nil {
-		return nil, err
+	if st := t.db.stmt(q); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
-	return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	return t.tx.QueryContext(ctx, q, args...)
 }
 
 func (t *txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	st, err := t.db.stmt(ctx, q)
-	if err != nil {
-		return t.tx.QueryRowContext(ctx, q, args...) // reports the same error
+	if st := t.db.stmt(q); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
-	return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	return t.tx.QueryRowContext(ctx, q, args...)
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -400,11 +398,11 @@ func (t *txn) AdvanceClock(ctx context.Context, merchantID string, d time.Durati
 	return wrap("shift deadlines", err)
 }
 
-func (t *txn) ActiveTimer(ctx context.Context, merchantID, customerID, itemID string, now time.Time) (string, bool, error) {
+func (t *txn) ActiveTimer(ctx context.Context, merchantID, customerID, itemID string, now time.Time, exceptCartID string) (string, bool, error) {
 	var cartID string
 	err := t.queryRow(ctx, `SELECT c.cart_id FROM item_timers t JOIN carts c ON c.pk = t.cart_pk
 		WHERE t.merchant_id = ? AND t.customer_id = ? AND t.item_id = ? AND (t.active_until IS NULL OR t.active_until > ?)
-		ORDER BY c.pk LIMIT 1`, merchantID, customerID, itemID, ms(now)).Scan(&cartID)
+		AND c.cart_id <> ? ORDER BY c.pk LIMIT 1`, merchantID, customerID, itemID, ms(now), exceptCartID).Scan(&cartID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}

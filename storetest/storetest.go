@@ -220,7 +220,7 @@ func testActiveTimers(t *testing.T, s omnicart.Store) {
 	check := func(at time.Time, item string, want bool) {
 		t.Helper()
 		_ = s.View(ctx, func(tx omnicart.Tx) error {
-			id, ok, err := tx.ActiveTimer(ctx, "m1", "cust-1", item, at)
+			id, ok, err := tx.ActiveTimer(ctx, "m1", "cust-1", item, at, "")
 			if err != nil || ok != want || (ok && id != "cart-timer1") {
 				t.Errorf("ActiveTimer(%s at %s) = %q, %v, %v; want %v", item, at, id, ok, err, want)
 			}
@@ -229,6 +229,12 @@ func testActiveTimers(t *testing.T, s omnicart.Store) {
 	}
 	check(t0.Add(time.Minute), "pegasus", true)
 	check(t0.Add(time.Minute), "naga", false) // no timer on naga
+	_ = s.View(ctx, func(tx omnicart.Tx) error {
+		if _, ok, _ := tx.ActiveTimer(ctx, "m1", "cust-1", "pegasus", t0.Add(time.Minute), "cart-timer1"); ok {
+			t.Errorf("ActiveTimer found the excepted cart")
+		}
+		return nil
+	})
 	check(t0.Add(600*time.Second), "pegasus", false)
 	// A stopped timer releases the lock.
 	tx(t, s, func(tx omnicart.Tx) error {

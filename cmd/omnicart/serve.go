@@ -124,7 +124,7 @@ func recoverLoop(ctx context.Context, a *app) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
-		if n, err := a.service.Recover(ctx, 30*time.Second); err != nil && ctx.Err() == nil {
+		if n, err := a.service.Recover(ctx, gateway.RecoverAfter); err != nil && ctx.Err() == nil {
 			a.log.Error("recovering unsettled operations", "err", err)
 		} else if n > 0 {
 			a.log.Info("recovered unsettled operations", "count", n)

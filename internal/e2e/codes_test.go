@@ -716,7 +716,7 @@ func codModifyCases(env *codEnv) []codCase {
 		{name: "121101", run: patch(full, `{"modifyBox":{}}`), on: bad("121101", "cartId cannot be empty")},
 		{name: "121102 new timer without customerId", run: fresh(`{"cartId":"%s","modifyBox":{"items":[{"naga":{"enableTimer":true,"modifyTimer":{"triggerEvent":"initiated","timerValue":60}}}]}}`),
 			on: bad("121102", "customerId required as there are items with enabled timer: [naga]")},
-		{name: "new timer with a customerId given in modify", run: fresh(`{"cartId":"%s","modifyBox":{"customerId":"` + codID("cust") + `","items":[{"naga":{"enableTimer":true,"modifyTimer":{"triggerEvent":"initiated","timerValue":60}}}]}}`),
+		{name: "new timer with a customerId given in modify", run: fresh(`{"cartId":"%s","modifyBox":{"customerId":"cust-%s","items":[{"naga":{"enableTimer":true,"modifyTimer":{"triggerEvent":"initiated","timerValue":60}}}]}}`),
 			on: success, extra: data(`{"modifiedAmounts":[],"modifiedTimers":["naga"]}`)},
 		{name: "122001", run: fresh(`{"cartId":"%s","modifyBox":{"items":{},"tags":[]}}`),
 			on: bad("122001", "modifyBox.tags has invalid format", codE("122001", "modifyBox.items has invalid format"))},

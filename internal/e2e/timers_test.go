@@ -534,3 +534,35 @@ func tmMerchantID(tb testing.TB, srv *e2e.Server, c *client.Client) string {
 	}
 	return id
 }
+
+// TestModifyActiveTimerLock: /modify may not give a customer a second
+// active timer on an item (a new timer, or a new customerId): 124102, and
+// nothing changes.
+func TestModifyActiveTimerLock(t *testing.T) {
+	t.Parallel()
+	srv := e2e.Start(t)
+	_, c := srv.Merchant("pegasus,naga")
+	tmInit(t, c, `{"cartId":"cart-lock-a","customerId":"cust-l","currency":"EUR","items":[
+		{"pegasus":{"amount":100,"enableTimer":true,"timer":{"triggerEvent":"initiated","value":600}}}]}`)
+	tmInit(t, c, `{"cartId":"cart-lock-b","customerId":"cust-m","currency":"EUR","items":[
+		{"pegasus":{"amount":100,"enableTimer":true,"timer":{"triggerEvent":"initiated","value":600}}},{"naga":{"amount":5}}]}`)
+	// Moving cart b to customer l would give l two timers on pegasus.
+	res := tmModify(t, c, `{"cartId":"cart-lock-b","modifyBox":{"customerId":"cust-l"}}`)
+	if res.Status != 409 || res.Code != "124102" || res.Message != "customerId cust-l is linked to itemId pegasus in cartId cart-lock-a with an active timer" {
+		t.Fatalf("customer change: %d %s", res.Status, res.Raw)
+	}
+	if v, _ := tmStatus(t, c, "cart-lock-b"); v.CustomerID != "cust-m" {
+		t.Fatalf("refused modify changed the cart: %+v", v)
+	}
+	// A new timer on naga for cust-m is fine (no other cart has one).
+	res = tmModify(t, c, `{"cartId":"cart-lock-b","modifyBox":{"items":[{"naga":{"enableTimer":true,"modifyTimer":{"triggerEvent":"initiated","timerValue":60}}}]}}`)
+	if res.Code != "000000" {
+		t.Fatalf("new timer: %s", res.Raw)
+	}
+	// Changing the timer of an item the cart already times is no conflict
+	// with the cart itself.
+	res = tmModify(t, c, `{"cartId":"cart-lock-b","modifyBox":{"items":[{"pegasus":{"modifyTimer":{"timerValue":30}}}]}}`)
+	if res.Code != "000000" {
+		t.Fatalf("timer value change: %s", res.Raw)
+	}
+}
