@@ -84,6 +84,16 @@ type Tx interface {
 	CreateOperations(ctx context.Context, ops []Operation, at time.Time) error
 	// FinishOperation marks an operation settled with its outcome.
 	FinishOperation(ctx context.Context, opID string, outcome string, at time.Time) error
+	// ClaimIdempotencyKey records a merchant's Idempotency-Key as running
+	// with the request's hash, unless a record newer than IdempotencyTTL
+	// exists (and, if it is still running, was touched after staleBefore).
+	// claimed is true when the caller now owns the key; otherwise rec is
+	// the existing record.
+	ClaimIdempotencyKey(ctx context.Context, merchantID, key string, hash []byte, now, staleBefore time.Time) (rec IdempotentRecord, claimed bool, err error)
+	// FinishIdempotencyKey stores the response of the request that owns the
+	// key; with status 0 it releases the key instead (nothing stored).
+	FinishIdempotencyKey(ctx context.Context, merchantID, key string, status int, body []byte, now time.Time) error
+
 	// UnfinishedOperations lists operations created before `before` that
 	// were never settled (a crash between the provider call and the save).
 	UnfinishedOperations(ctx context.Context, before time.Time, limit int) ([]Operation, error)

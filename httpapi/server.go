@@ -121,7 +121,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	}) {
 		return
 	}
-	rt.handle(w, r, rc)
+	s.withIdempotency(w, r, rc, rt.handle)
 }
 
 // authenticate checks the Api-Access-Token (111000) and then that the

@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) omnicart.Store) {
 	t.Run("Operations", func(t *testing.T) { t.Parallel(); testOperations(t, open(t)) })
 	t.Run("Rollback", func(t *testing.T) { t.Parallel(); testRollback(t, open(t)) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { t.Parallel(); testConcurrent(t, open(t)) })
+	t.Run("IdempotencyKeys", func(t *testing.T) { t.Parallel(); testIdempotency(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -411,4 +412,44 @@ func testConcurrent(t *testing.T, s omnicart.Store) {
 		}
 		return nil
 	})
+}
+
+func testIdempotency(t *testing.T, s omnicart.Store) {
+	ctx := context.Background()
+	claim := func(key string, hash string, now time.Time) (omnicart.IdempotentRecord, bool) {
+		t.Helper()
+		var rec omnicart.IdempotentRecord
+		var ok bool
+		tx(t, s, func(tx omnicart.Tx) error {
+			var err error
+			rec, ok, err = tx.ClaimIdempotencyKey(ctx, "m1", key, []byte(hash), now, now.Add(-omnicart.IdempotencyStale))
+			return err
+		})
+		return rec, ok
+	}
+	if _, ok := claim("k1", "h1", t0); !ok {
+		t.Fatalf("first claim refused")
+	}
+	if rec, ok := claim("k1", "h2", t0.Add(time.Second)); ok || rec.Done || string(rec.RequestHash) != "h1" {
+		t.Fatalf("second claim while running: %+v %v", rec, ok)
+	}
+	tx(t, s, func(tx omnicart.Tx) error { return tx.FinishIdempotencyKey(ctx, "m1", "k1", 201, []byte("body"), t0.Add(time.Second)) })
+	if rec, ok := claim("k1", "h1", t0.Add(time.Hour)); ok || !rec.Done || rec.Status != 201 || string(rec.Body) != "body" {
+		t.Fatalf("claim after finish: %+v %v", rec, ok)
+	}
+	if _, ok := claim("k1", "h3", t0.Add(omnicart.IdempotencyTTL+time.Second)); !ok {
+		t.Fatalf("a key older than the TTL must be reusable")
+	}
+	// A running key whose request died is taken again after it goes stale.
+	if _, ok := claim("k2", "h1", t0); !ok {
+		t.Fatal("claim k2")
+	}
+	if _, ok := claim("k2", "h1", t0.Add(omnicart.IdempotencyStale+time.Second)); !ok {
+		t.Fatalf("a stale running key was not reclaimed")
+	}
+	// Releasing (status 0) forgets the key.
+	tx(t, s, func(tx omnicart.Tx) error { return tx.FinishIdempotencyKey(ctx, "m1", "k2", 0, nil, t0) })
+	if _, ok := claim("k2", "h9", t0.Add(omnicart.IdempotencyStale+2*time.Second)); !ok {
+		t.Fatalf("a released key was not free")
+	}
 }
