@@ -92,7 +92,9 @@ func (s *Service) Pay(ctx context.Context, token string, card omnicart.Card) (*P
 	if err != nil {
 		return nil, s.abortAuthorization(ctx, nil, op, err)
 	}
-	auth, authErr := p.Authorize(ctx, omnicart.AuthorizeRequest{Operation: op, Card: card, ThreeDS: true})
+	actx, cancel := context.WithTimeout(ctx, ProviderTimeout)
+	auth, authErr := p.Authorize(actx, omnicart.AuthorizeRequest{Operation: op, Card: card, ThreeDS: true})
+	cancel()
 	return s.finishAuthorization(ctx, p, op, auth, authErr, true)
 }
 
@@ -121,7 +123,9 @@ func (s *Service) CompleteChallenge(ctx context.Context, token, code string) (*P
 	if !ok {
 		return nil, s.abortAuthorization(ctx, p, op, errors.New("the payment provider does not run 3-D Secure challenges"))
 	}
-	auth, authErr := chp.CompleteChallenge(ctx, omnicart.ChallengeRequest{Operation: op, Ref: ch.Ref, Code: code})
+	actx, cancel := context.WithTimeout(ctx, ProviderTimeout)
+	auth, authErr := chp.CompleteChallenge(actx, omnicart.ChallengeRequest{Operation: op, Ref: ch.Ref, Code: code})
+	cancel()
 	return s.finishAuthorization(ctx, p, op, auth, authErr, false)
 }
 
