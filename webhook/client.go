@@ -35,25 +35,27 @@ func (e *BlockedAddressError) Unwrap() error { return ErrBlockedAddress }
 // is a cloud metadata address), "this network", IETF protocol assignments,
 // benchmarking, documentation, reserved, NAT64 and 6to4 (which embed IPv4
 // addresses), documentation IPv6 and discard-only.
-var nonPublic = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("192.0.2.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("198.51.100.0/24"),
-	netip.MustParsePrefix("203.0.113.0/24"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"),
-	netip.MustParsePrefix("64:ff9b:1::/48"),
-	netip.MustParsePrefix("2002::/16"),
-	netip.MustParsePrefix("2001:db8::/32"),
-	netip.MustParsePrefix("100::/64"),
-	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated)
-	netip.MustParsePrefix("::ffff:0:0:0/96"), // SIIT IPv4-translated
-	netip.MustParsePrefix("2001::/32"),       // Teredo
-	netip.MustParsePrefix("2001:10::/28"),    // ORCHID
-	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated)
+func nonPublic() []netip.Prefix {
+	return []netip.Prefix{
+		netip.MustParsePrefix("0.0.0.0/8"),
+		netip.MustParsePrefix("100.64.0.0/10"),
+		netip.MustParsePrefix("192.0.0.0/24"),
+		netip.MustParsePrefix("192.0.2.0/24"),
+		netip.MustParsePrefix("198.18.0.0/15"),
+		netip.MustParsePrefix("198.51.100.0/24"),
+		netip.MustParsePrefix("203.0.113.0/24"),
+		netip.MustParsePrefix("240.0.0.0/4"),
+		netip.MustParsePrefix("64:ff9b::/96"),
+		netip.MustParsePrefix("64:ff9b:1::/48"),
+		netip.MustParsePrefix("2002::/16"),
+		netip.MustParsePrefix("2001:db8::/32"),
+		netip.MustParsePrefix("100::/64"),
+		netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated)
+		netip.MustParsePrefix("::ffff:0:0:0/96"), // SIIT IPv4-translated
+		netip.MustParsePrefix("2001::/32"),       // Teredo
+		netip.MustParsePrefix("2001:10::/28"),    // ORCHID
+		netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated)
+	}
 }
 
 // PublicAddr reports whether callbacks may connect to ip: false for
@@ -67,7 +69,7 @@ func PublicAddr(ip netip.Addr) bool {
 		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
 		return false
 	}
-	for _, p := range nonPublic {
+	for _, p := range nonPublic() {
 		if p.Contains(ip) {
 			return false
 		}
