@@ -433,7 +433,9 @@ func testIdempotency(t *testing.T, s omnicart.Store) {
 	if rec, ok := claim("k1", "h2", t0.Add(time.Second)); ok || rec.Done || string(rec.RequestHash) != "h1" {
 		t.Fatalf("second claim while running: %+v %v", rec, ok)
 	}
-	tx(t, s, func(tx omnicart.Tx) error { return tx.FinishIdempotencyKey(ctx, "m1", "k1", 201, []byte("body"), t0.Add(time.Second)) })
+	tx(t, s, func(tx omnicart.Tx) error {
+		return tx.FinishIdempotencyKey(ctx, "m1", "k1", 201, []byte("body"), t0.Add(time.Second))
+	})
 	if rec, ok := claim("k1", "h1", t0.Add(time.Hour)); ok || !rec.Done || rec.Status != 201 || string(rec.Body) != "body" {
 		t.Fatalf("claim after finish: %+v %v", rec, ok)
 	}
