@@ -41,6 +41,9 @@ type Server struct {
 	// Callbacks serves the callback management API under /callbacks/ (404
 	// when nil).
 	Callbacks *webhook.Manager
+	// Metrics is the registry served at GET /metrics; Handler creates one
+	// when nil.
+	Metrics *Metrics
 }
 
 // reqCtx is what a handler knows about the request beyond *http.Request.
@@ -64,6 +67,9 @@ type route struct {
 
 // Handler returns the root handler with its middleware.
 func (s *Server) Handler() http.Handler {
+	if s.Metrics == nil {
+		s.Metrics = NewMetrics()
+	}
 	return s.middleware(http.HandlerFunc(s.dispatch))
 }
 
@@ -90,6 +96,12 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	case path == "/codes":
 		s.handleCodes(w, r, rc)
+		return
+	case path == "/openapi.yaml":
+		s.handleOpenAPI(w, r, rc)
+		return
+	case path == "/metrics":
+		s.handleMetrics(w, r, rc)
 		return
 	case strings.HasPrefix(path, "/pay/"):
 		s.handlePay(w, r, rc, strings.TrimPrefix(path, "/pay/"))
@@ -289,6 +301,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		w.Header().Set("Request-Id", rc.id)
 		sw := &statusWriter{ResponseWriter: w}
+		done := s.Metrics.begin()
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, rc))
 		defer func() {
 			if p := recover(); p != nil {
@@ -303,6 +316,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				attrs = append(attrs, "merchant", rc.merchant.ID)
 			}
 			s.Log.InfoContext(r.Context(), "request", attrs...)
+			done(r.URL.Path, r.Method, sw.status)
 		}()
 		next.ServeHTTP(sw, r)
 	})
