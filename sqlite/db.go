@@ -26,8 +26,10 @@ type DB struct {
 	// the write lock, so they queue in Go rather than spin on busy retries.
 	writeMu sync.Mutex
 
-	stmtMu sync.Mutex
-	stmts  map[string]*sql.Stmt
+	stmtMu    sync.Mutex
+	stmts     map[string]*sql.Stmt
+	closed    bool
+	preparing sync.WaitGroup
 }
 
 // stmt returns the prepared statement for q, or nil while it is not
@@ -38,21 +40,23 @@ type DB struct {
 func (d *DB) stmt(q string) *sql.Stmt {
 	d.stmtMu.Lock()
 	defer d.stmtMu.Unlock()
-	if st, ok := d.stmts[q]; ok {
-		return st // nil while being prepared
+	if st, ok := d.stmts[q]; ok || d.closed {
+		return st // nil while being prepared, or once closed
 	}
 	if d.stmts == nil {
 		d.stmts = map[string]*sql.Stmt{}
 	}
 	d.stmts[q] = nil
+	d.preparing.Add(1)
 	go func() {
+		defer d.preparing.Done()
 		st, err := d.db.Prepare(q)
 		d.stmtMu.Lock()
 		defer d.stmtMu.Unlock()
 		switch {
 		case err != nil:
 			delete(d.stmts, q) // tried again on next use; the query reports its own error
-		case d.stmts == nil: // closed meanwhile
+		case d.closed:
 			st.Close()
 		default:
 			d.stmts[q] = st
@@ -90,6 +94,10 @@ func (d *DB) SQL() *sql.DB { return d.db }
 
 // Close closes the database.
 func (d *DB) Close() error {
+	d.stmtMu.Lock()
+	d.closed = true
+	d.stmtMu.Unlock()
+	d.preparing.Wait() // no statement is prepared, or a file touched, after Close
 	d.stmtMu.Lock()
 	for _, st := range d.stmts {
 		if st != nil {
