@@ -44,6 +44,9 @@ type Server struct {
 	// Metrics is the registry served at GET /metrics; Handler creates one
 	// when nil.
 	Metrics *Metrics
+	// Limit bounds each API key's request rate (199002 beyond it); nil or a
+	// zero rate means no limit.
+	Limit *RateLimiter
 }
 
 // reqCtx is what a handler knows about the request beyond *http.Request.
@@ -146,6 +149,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return false
 	}
 	rc.merchant, rc.key = m, k
+	if ok, wait := s.Limit.allow(string(k.Hash), time.Now()); !ok {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeTooManyRequests}})
+		return false
+	}
 	if !allowed(m, k) {
 		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeMethodNotAllowed}})
 		return false

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	listen := fs.String("listen", envOr(getenv, "OMNICART_LISTEN", "127.0.0.1:8080"), "address to listen on (env OMNICART_LISTEN)")
 	publicURL := fs.String("public-url", getenv("OMNICART_PUBLIC_URL"), "externally visible base URL for payment links (env OMNICART_PUBLIC_URL; default http://LISTEN)")
 	demo := fs.Bool("demo", envOr(getenv, "OMNICART_DEMO", "") == "true", "create a test-mode demo merchant if absent and print its key (env OMNICART_DEMO=true)")
+	rateLimit := fs.Float64("rate-limit", envFloat(getenv, "OMNICART_RATE_LIMIT", 0), "requests per second allowed to each API key on average, bursts of ten times that (env OMNICART_RATE_LIMIT; 0: no limit)")
 	publicOutbox := fs.Bool("public-outbox", envOr(getenv, "OMNICART_PUBLIC_OUTBOX", "") == "true", "serve /sandbox/outbox without an API key, listing every test-mode merchant's payment links (env OMNICART_PUBLIC_OUTBOX=true; on with --demo)")
 	cbConfig := callbackFlags(fs, getenv)
 	nfConfig := notifyFlags(fs, getenv)
@@ -69,6 +71,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	notifyDone := startNotify(recoverCtx, a, nfCfg, base)
 	srv := &http.Server{
 		Handler: (&httpapi.Server{Service: a.service, Log: a.log, PublicURL: base, Callbacks: callbacks, PublicOutbox: *publicOutbox || *demo,
+			Limit: &httpapi.RateLimiter{Rate: *rateLimit, Burst: 10 * *rateLimit},
 			Ready: func() bool { return !draining.Load() }}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -191,4 +194,13 @@ Try it:
 Then open data.paymentUrl from the answer and pay with card 4111 1111 1111 1111, any future expiry, any CVC.
 
 `, base, key)
+}
+
+// envFloat reads a number from the environment, or def when unset or not a
+// number.
+func envFloat(getenv func(string) string, key string, def float64) float64 {
+	if v, err := strconv.ParseFloat(getenv(key), 64); err == nil {
+		return v
+	}
+	return def
 }
