@@ -62,38 +62,17 @@ func (s *Server) withIdempotency(w http.ResponseWriter, r *http.Request, rc *req
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	rw := &recorder{ResponseWriter: w}
+	var kept bytes.Buffer
+	rw := &statusWriter{ResponseWriter: w, keep: &kept}
 	handle(rw, r, rc)
 	status := rw.status
 	if status >= 500 || status == 0 {
 		status = 0 // release the key: a retry runs again
 	}
 	// Store even if the client went away: the work is done.
-	if err := s.Service.FinishIdempotencyKey(context.WithoutCancel(r.Context()), rc.merchant, key, status, rw.body.Bytes()); err != nil {
+	if err := s.Service.FinishIdempotencyKey(context.WithoutCancel(r.Context()), rc.merchant, key, status, kept.Bytes()); err != nil {
 		s.Log.ErrorContext(r.Context(), "storing the idempotent response", "request_id", rc.id, "err", err)
 	}
-}
-
-// recorder passes a response through and keeps a copy of it.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (rw *recorder) WriteHeader(code int) {
-	if rw.status == 0 {
-		rw.status = code
-	}
-	rw.ResponseWriter.WriteHeader(code)
-}
-
-func (rw *recorder) Write(b []byte) (int, error) {
-	if rw.status == 0 {
-		rw.status = http.StatusOK
-	}
-	rw.body.Write(b)
-	return rw.ResponseWriter.Write(b)
 }
 
 func printable(s string) bool {

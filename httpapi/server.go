@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -277,10 +278,13 @@ func validRequestID(s string) bool {
 	return s != "" && len(s) <= 64 && omnicart.ValidItemID(s)
 }
 
+// statusWriter passes a response through, noting its status and size, and
+// keeping a copy of the body when keep is set.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	keep   *bytes.Buffer
 }
 
 func (sw *statusWriter) WriteHeader(code int) {
@@ -296,6 +300,9 @@ func (sw *statusWriter) Write(b []byte) (int, error) {
 	}
 	n, err := sw.ResponseWriter.Write(b)
 	sw.bytes += n
+	if sw.keep != nil {
+		sw.keep.Write(b[:n])
+	}
 	return n, err
 }
 
