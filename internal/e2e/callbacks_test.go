@@ -194,7 +194,8 @@ func TestCallbacks(t *testing.T) {
 		if n, _ := r.count(); n != 10 {
 			t.Fatalf("got %d attempts, want 10 (1 + 9 retries)", n)
 		}
-		if !strings.Contains(srv.Logs(), "endpoint marked failing") {
+		// The log line follows the commit that marks the endpoint: wait for it.
+		if !srv.WaitForLog("endpoint marked failing", cbWait) {
 			t.Fatalf("the operator was not told in the log:\n%s", srv.Logs())
 		}
 		// The given-up event is re-sent by hand once the receiver is back,

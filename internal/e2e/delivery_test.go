@@ -281,8 +281,7 @@ func TestPaymentLinkSandboxOutbox(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("outbox CSP %q", csp)
 	}
-	logs := srv.Logs()
-	if !strings.Contains(logs, "payment link delivered to the sandbox outbox") || !strings.Contains(logs, link) {
+	if !srv.WaitForLog("payment link delivered to the sandbox outbox", 10*time.Second) || !strings.Contains(srv.Logs(), link) {
 		t.Errorf("the log does not show the link")
 	}
 }

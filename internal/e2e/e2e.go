@@ -185,6 +185,19 @@ func (s *Server) Logs() string {
 	return s.logs.String()
 }
 
+// WaitForLog waits up to d for the server's log to contain substr (the log
+// reaches the test through a pipe, a moment after the server wrote it).
+func (s *Server) WaitForLog(substr string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for !strings.Contains(s.Logs(), substr) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
 // Stdout returns what the server printed to stdout.
 func (s *Server) Stdout() string {
 	s.mu.Lock()
