@@ -41,14 +41,8 @@ func (i *Issuer) startChallenge(ctx context.Context, op omnicart.Operation, card
 // (no such challenge), ErrConflict or the ledger's error.
 func (i *Issuer) CompleteChallenge(ctx context.Context, req omnicart.ChallengeRequest) (omnicart.Authorization, error) {
 	op := req.Operation
-	if err := checkOp(op, KindAuthorize); err != nil {
-		return omnicart.Authorization{}, err
-	}
-	if j, ok, err := i.recorded(ctx, op.OpID, KindAuthorize); err != nil || ok {
-		if err != nil {
-			return omnicart.Authorization{}, err
-		}
-		return i.authOutcome(ctx, j)
+	if auth, done, err := i.priorAuthorization(ctx, op); done {
+		return auth, err
 	}
 	j, ok, err := i.recorded(ctx, req.Ref, KindChallenge)
 	if err != nil {

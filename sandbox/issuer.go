@@ -49,14 +49,8 @@ func (i *Issuer) CardInfo(number string) (info omnicart.CardInfo, ok bool) {
 // another kind of operation) or the ledger's error.
 func (i *Issuer) Authorize(ctx context.Context, req omnicart.AuthorizeRequest) (omnicart.Authorization, error) {
 	op := req.Operation
-	if err := checkOp(op, KindAuthorize); err != nil {
-		return omnicart.Authorization{}, err
-	}
-	if j, ok, err := i.recorded(ctx, op.OpID, KindAuthorize); err != nil || ok {
-		if err != nil {
-			return omnicart.Authorization{}, err
-		}
-		return i.authOutcome(ctx, j)
+	if auth, done, err := i.priorAuthorization(ctx, op); done {
+		return auth, err
 	}
 	digits, ok := cardDigits(req.Card.Number)
 	tc := testCard{decline: ReasonUnknownCard}
@@ -75,6 +69,24 @@ func (i *Issuer) Authorize(ctx context.Context, req omnicart.AuthorizeRequest) (
 		return omnicart.Authorization{}, i.startChallenge(ctx, op, card, info)
 	}
 	return i.placeHold(ctx, op, card, info)
+}
+
+// priorAuthorization checks an authorizing operation and, when its OpID
+// was already answered, returns that first outcome (done is true). done is
+// also true with the error of a malformed operation.
+func (i *Issuer) priorAuthorization(ctx context.Context, op omnicart.Operation) (omnicart.Authorization, bool, error) {
+	if err := checkOp(op, KindAuthorize); err != nil {
+		return omnicart.Authorization{}, true, err
+	}
+	j, ok, err := i.recorded(ctx, op.OpID, KindAuthorize)
+	switch {
+	case err != nil:
+		return omnicart.Authorization{}, true, err
+	case ok:
+		auth, err := i.authOutcome(ctx, j)
+		return auth, true, err
+	}
+	return omnicart.Authorization{}, false, nil
 }
 
 // placeHold moves op.Amount from the card account to the hold of op.OpID,
