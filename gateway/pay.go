@@ -81,21 +81,14 @@ const expiredReason = "This payment link has expired or has nothing left to pay.
 // and the challenge is kept on the cart for CompleteChallenge (a new card
 // payment replaces it). Unknown tokens give ErrUnknownToken.
 func (s *Service) Pay(ctx context.Context, token string, card omnicart.Card) (*PayResult, error) {
-	op, m, res, err := s.beginPayment(ctx, token, func(c *omnicart.Cart) error {
+	prepare := func(c *omnicart.Cart) error {
 		c.Challenge = nil
 		return nil
-	})
-	if err != nil || res != nil {
-		return res, err
 	}
-	p, err := s.Provider(m)
-	if err != nil {
-		return nil, s.abortAuthorization(ctx, nil, op, err)
+	call := func(ctx context.Context, p omnicart.Provider, op omnicart.Operation) (omnicart.Authorization, error) {
+		return p.Authorize(ctx, omnicart.AuthorizeRequest{Operation: op, Card: card, ThreeDS: true})
 	}
-	actx, cancel := context.WithTimeout(ctx, ProviderTimeout)
-	auth, authErr := p.Authorize(actx, omnicart.AuthorizeRequest{Operation: op, Card: card, ThreeDS: true})
-	cancel()
-	return s.finishAuthorization(ctx, p, op, auth, authErr, true)
+	return s.authorize(ctx, token, prepare, call, true)
 }
 
 // CompleteChallenge answers the 3-D Secure challenge pending on the cart of
@@ -106,12 +99,29 @@ func (s *Service) Pay(ctx context.Context, token string, card omnicart.Card) (*P
 // with nothing left to pay, gives ResultExpired.
 func (s *Service) CompleteChallenge(ctx context.Context, token, code string) (*PayResult, error) {
 	var ch *omnicart.PendingChallenge
-	op, m, res, err := s.beginPayment(ctx, token, func(c *omnicart.Cart) error {
+	prepare := func(c *omnicart.Cart) error {
 		if ch = c.TakeChallenge(); ch == nil {
 			return ErrNoChallenge
 		}
 		return nil
-	})
+	}
+	call := func(ctx context.Context, p omnicart.Provider, op omnicart.Operation) (omnicart.Authorization, error) {
+		chp, ok := p.(omnicart.Challenger)
+		if !ok {
+			return omnicart.Authorization{}, errors.New("the payment provider does not run 3-D Secure challenges")
+		}
+		return chp.CompleteChallenge(ctx, omnicart.ChallengeRequest{Operation: op, Ref: ch.Ref, Code: code})
+	}
+	return s.authorize(ctx, token, prepare, call, false)
+}
+
+// authorize runs a payment: the first transaction (beginPayment with
+// prepare), the provider call (bounded by ProviderTimeout), and the second
+// transaction (finishAuthorization). A challenge answer is valid only when
+// challengeOK.
+func (s *Service) authorize(ctx context.Context, token string, prepare func(*omnicart.Cart) error,
+	call func(context.Context, omnicart.Provider, omnicart.Operation) (omnicart.Authorization, error), challengeOK bool) (*PayResult, error) {
+	op, m, res, err := s.beginPayment(ctx, token, prepare)
 	if err != nil || res != nil {
 		return res, err
 	}
@@ -119,14 +129,10 @@ func (s *Service) CompleteChallenge(ctx context.Context, token, code string) (*P
 	if err != nil {
 		return nil, s.abortAuthorization(ctx, nil, op, err)
 	}
-	chp, ok := p.(omnicart.Challenger)
-	if !ok {
-		return nil, s.abortAuthorization(ctx, p, op, errors.New("the payment provider does not run 3-D Secure challenges"))
-	}
 	actx, cancel := context.WithTimeout(ctx, ProviderTimeout)
-	auth, authErr := chp.CompleteChallenge(actx, omnicart.ChallengeRequest{Operation: op, Ref: ch.Ref, Code: code})
+	auth, authErr := call(actx, p, op)
 	cancel()
-	return s.finishAuthorization(ctx, p, op, auth, authErr, false)
+	return s.finishAuthorization(ctx, p, op, auth, authErr, challengeOK)
 }
 
 // beginPayment is the first transaction of a payment: it locks the cart of
