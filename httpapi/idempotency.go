@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"io"
 	"net/http"
 
@@ -26,14 +25,8 @@ func (s *Server) withIdempotency(w http.ResponseWriter, r *http.Request, rc *req
 		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeInvalidFormat, Arg: "Idempotency-Key"}})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeBodyTooLarge}})
-			return
-		}
-		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeInvalidFormat, Arg: "body"}})
+	body, ok := readBody(w, r, rc)
+	if !ok {
 		return
 	}
 	h := sha256.New()

@@ -179,6 +179,23 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rc *reqCtx, err er
 	writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeSystem}})
 }
 
+// readBody reads a Merchant API request body of at most MaxBody bytes. It
+// writes the error response (199003, or 122001 for a broken body) and
+// returns false when it cannot.
+func readBody(w http.ResponseWriter, r *http.Request, rc *reqCtx) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeBodyTooLarge}})
+			return nil, false
+		}
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeInvalidFormat, Arg: "body"}})
+		return nil, false
+	}
+	return body, true
+}
+
 // readJSON reads and parses a JSON request body. It writes the error
 // response and returns nil when the body is too large, not JSON, or not an
 // object.
@@ -188,14 +205,8 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, rc *reqCtx) *j
 		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeInvalidFormat, Arg: "Content-Type"}})
 		return nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeBodyTooLarge}})
-			return nil
-		}
-		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeInvalidFormat, Arg: "body"}})
+	body, ok := readBody(w, r, rc)
+	if !ok {
 		return nil
 	}
 	root, err := jsontree.Parse(body)
