@@ -56,6 +56,12 @@ func (v *Value) Get(key string) *Value {
 	return nil
 }
 
+// scanKeys is how many members an object may have before duplicate keys
+// are looked up in a map instead of by scanning the earlier keys: a scan is
+// cheaper for the small objects of every request, a map keeps a body of
+// many keys linear.
+const scanKeys = 16
+
 // MaxDepth is the deepest nesting of arrays and objects accepted.
 const MaxDepth = 32
 
@@ -133,6 +139,8 @@ func fromToken(dec *json.Decoder, tok json.Token, depth int) (*Value, error) {
 			}
 		case '{':
 			v := &Value{Kind: Object, Members: []Member{}}
+			// seen indexes the keys once the object outgrows a scan.
+			var seen map[string]struct{}
 			for {
 				tok, err := dec.Token()
 				if err != nil {
@@ -145,7 +153,18 @@ func fromToken(dec *json.Decoder, tok json.Token, depth int) (*Value, error) {
 				if !ok {
 					return nil, ErrSyntax
 				}
-				if v.Get(key) != nil {
+				if seen == nil && len(v.Members) >= scanKeys {
+					seen = make(map[string]struct{}, 2*len(v.Members))
+					for _, m := range v.Members {
+						seen[m.Key] = struct{}{}
+					}
+				}
+				if seen != nil {
+					if _, dup := seen[key]; dup {
+						return nil, &DuplicateKeyError{Key: key}
+					}
+					seen[key] = struct{}{}
+				} else if v.Get(key) != nil {
 					return nil, &DuplicateKeyError{Key: key}
 				}
 				val, err := parseValue(dec, depth+1)
