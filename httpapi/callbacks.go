@@ -148,7 +148,7 @@ func optStamp(t time.Time) string {
 	return stamp(t)
 }
 
-func endpointJSON(e *webhook.Endpoint, secret string) endpointView {
+func endpointJSON(e *omnicart.CallbackEndpoint, secret string) endpointView {
 	v := endpointView{EndpointID: e.ID, URL: e.URL, Events: e.Events, Enabled: e.Enabled, Status: e.Status(),
 		DisabledReason: e.DisabledReason, FailingSince: optStamp(e.FailingSince), CreatedAt: stamp(e.CreatedAt),
 		UpdatedAt: stamp(e.UpdatedAt), Secret: secret}
@@ -319,7 +319,7 @@ func (s *Server) cbEvents(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		return
 	}
 	var ps omnicart.Problems
-	eq := webhook.EventQuery{CartID: q["cartId"], Type: q["type"], Before: q["before"]}
+	eq := omnicart.CallbackEventQuery{CartID: q["cartId"], Type: q["type"], Before: q["before"]}
 	if _, set := q["cartId"]; set && !omnicart.ValidCartID(eq.CartID) {
 		ps = append(ps, omnicart.Problem{Code: omnicart.CodeInvalidFormat, Arg: "cartId"})
 	}

@@ -56,20 +56,6 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-// Queue is the durable store of messages (sqlite.NotifyQueue).
-type Queue interface {
-	// Claim leases up to limit queued messages due at now for lease,
-	// incrementing their attempt counts.
-	Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]omnicart.Notification, error)
-	// Sent marks a message delivered; the payment token is forgotten
-	// unless keepToken.
-	Sent(ctx context.Context, id int64, via string, at time.Time, keepToken bool) error
-	// Retry records a failed attempt and the time of the next one.
-	Retry(ctx context.Context, id int64, reason string, next, at time.Time) error
-	// Fail marks a message failed for good.
-	Fail(ctx context.Context, id int64, reason string, at time.Time) error
-}
-
 // Defaults of a Dispatcher.
 const (
 	DefaultMinBackoff  = 10 * time.Second
@@ -83,7 +69,7 @@ const (
 // required; a nil Email, SMS or Push sender means the channel is not
 // configured (sandbox outbox for test-mode merchants, failure otherwise).
 type Dispatcher struct {
-	Queue Queue
+	Queue omnicart.NotificationQueue
 	Email Sender
 	SMS   Sender
 	Push  Sender

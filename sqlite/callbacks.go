@@ -10,10 +10,9 @@ import (
 	"time"
 
 	"github.com/omnicart/omnicart"
-	"github.com/omnicart/omnicart/webhook"
 )
 
-// Callbacks is the callback store (webhook.Store) in the tables of
+// Callbacks is the callback store (omnicart.CallbackStore) in the tables of
 // migration 0004_callbacks, reading the events outbox of 0001_core. Writes
 // are short transactions through DB.WriteTx; SQLite runs one writer at a
 // time, so the fan-out cursor and the endpoint leases are safe with several
@@ -28,7 +27,7 @@ type Callbacks struct {
 	stmts map[string]*sql.Stmt
 }
 
-var _ webhook.Store = (*Callbacks)(nil)
+var _ omnicart.CallbackStore = (*Callbacks)(nil)
 
 // NewCallbacks returns the callback store kept in db.
 func NewCallbacks(db *DB) *Callbacks { return &Callbacks{db: db, stmts: map[string]*sql.Stmt{}} }
@@ -55,8 +54,8 @@ func (s *Callbacks) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.St
 
 const endpointCols = `id, merchant_id, url, events, enabled, disabled_reason, secret, previous_secret, previous_expires_at, failing_since, created_at, updated_at`
 
-func scanEndpoint(sc interface{ Scan(...any) error }) (*webhook.Endpoint, error) {
-	var e webhook.Endpoint
+func scanEndpoint(sc interface{ Scan(...any) error }) (*omnicart.CallbackEndpoint, error) {
+	var e omnicart.CallbackEndpoint
 	var events string
 	var enabled int
 	var prev sql.NullString
@@ -104,7 +103,7 @@ func boolInt(b bool) int {
 
 // CreateEndpoint stores a new endpoint, or returns omnicart.ErrNotFound
 // when its merchant does not exist.
-func (s *Callbacks) CreateEndpoint(ctx context.Context, e *webhook.Endpoint) error {
+func (s *Callbacks) CreateEndpoint(ctx context.Context, e *omnicart.CallbackEndpoint) error {
 	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO callback_endpoints(`+endpointCols+`)
 			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM merchants WHERE id = ?)`,
@@ -121,7 +120,7 @@ func (s *Callbacks) CreateEndpoint(ctx context.Context, e *webhook.Endpoint) err
 }
 
 // Endpoint returns one endpoint of a merchant or omnicart.ErrNotFound.
-func (s *Callbacks) Endpoint(ctx context.Context, merchantID, id string) (*webhook.Endpoint, error) {
+func (s *Callbacks) Endpoint(ctx context.Context, merchantID, id string) (*omnicart.CallbackEndpoint, error) {
 	row := s.db.db.QueryRowContext(ctx, `SELECT `+endpointCols+` FROM callback_endpoints WHERE id = ? AND merchant_id = ?`, id, merchantID)
 	e, err := scanEndpoint(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -132,7 +131,7 @@ func (s *Callbacks) Endpoint(ctx context.Context, merchantID, id string) (*webho
 
 // Endpoints lists a merchant's endpoints (every merchant's enabled ones
 // when merchantID is empty).
-func (s *Callbacks) Endpoints(ctx context.Context, merchantID string) ([]*webhook.Endpoint, error) {
+func (s *Callbacks) Endpoints(ctx context.Context, merchantID string) ([]*omnicart.CallbackEndpoint, error) {
 	q, args := `SELECT `+endpointCols+` FROM callback_endpoints WHERE merchant_id = ? ORDER BY created_at, id`, []any{merchantID}
 	if merchantID == "" {
 		q, args = `SELECT `+endpointCols+` FROM callback_endpoints WHERE enabled = 1 ORDER BY created_at, id`, nil
@@ -142,7 +141,7 @@ func (s *Callbacks) Endpoints(ctx context.Context, merchantID string) ([]*webhoo
 		return nil, wrap("list callback endpoints", err)
 	}
 	defer rows.Close()
-	var out []*webhook.Endpoint
+	var out []*omnicart.CallbackEndpoint
 	for rows.Next() {
 		e, err := scanEndpoint(rows)
 		if err != nil {
@@ -158,7 +157,7 @@ const cancelPendingSQL = `UPDATE callback_deliveries SET status = 'canceled', ne
 
 // UpdateEndpoint saves an endpoint's settings, secrets and marks, and
 // cancels its pending deliveries when cancelPending is set.
-func (s *Callbacks) UpdateEndpoint(ctx context.Context, e *webhook.Endpoint, cancelPending bool) error {
+func (s *Callbacks) UpdateEndpoint(ctx context.Context, e *omnicart.CallbackEndpoint, cancelPending bool) error {
 	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE callback_endpoints SET url = ?, events = ?, enabled = ?, disabled_reason = ?, secret = ?,
 			previous_secret = ?, previous_expires_at = ?, failing_since = ?, updated_at = ? WHERE id = ? AND merchant_id = ?`,
@@ -193,8 +192,8 @@ func (s *Callbacks) DeleteEndpoint(ctx context.Context, merchantID, id string) e
 
 const eventCols = `event_pk, id, type, cart_id, cart_pk, sequence, payload, created_at`
 
-func scanEvent(sc interface{ Scan(...any) error }) (*webhook.EventRecord, error) {
-	var e webhook.EventRecord
+func scanEvent(sc interface{ Scan(...any) error }) (*omnicart.CallbackEventRecord, error) {
+	var e omnicart.CallbackEventRecord
 	var created int64
 	if err := sc.Scan(&e.PK, &e.ID, &e.Type, &e.CartID, &e.CartPK, &e.Sequence, &e.Payload, &created); err != nil {
 		return nil, err
@@ -204,7 +203,7 @@ func scanEvent(sc interface{ Scan(...any) error }) (*webhook.EventRecord, error)
 }
 
 // Events lists a merchant's published events, newest first.
-func (s *Callbacks) Events(ctx context.Context, merchantID string, q webhook.EventQuery) ([]webhook.EventRecord, error) {
+func (s *Callbacks) Events(ctx context.Context, merchantID string, q omnicart.CallbackEventQuery) ([]omnicart.CallbackEventRecord, error) {
 	where := []string{"merchant_id = ?"}
 	args := []any{merchantID}
 	if q.CartID != "" {
@@ -224,7 +223,7 @@ func (s *Callbacks) Events(ctx context.Context, merchantID string, q webhook.Eve
 		return nil, wrap("list events", err)
 	}
 	defer rows.Close()
-	var out []webhook.EventRecord
+	var out []omnicart.CallbackEventRecord
 	for rows.Next() {
 		e, err := scanEvent(rows)
 		if err != nil {
@@ -236,7 +235,7 @@ func (s *Callbacks) Events(ctx context.Context, merchantID string, q webhook.Eve
 }
 
 // Event returns one published event of a merchant.
-func (s *Callbacks) Event(ctx context.Context, merchantID, eventID string) (*webhook.EventRecord, error) {
+func (s *Callbacks) Event(ctx context.Context, merchantID, eventID string) (*omnicart.CallbackEventRecord, error) {
 	row := s.db.db.QueryRowContext(ctx, `SELECT `+eventCols+` FROM callback_events WHERE id = ? AND merchant_id = ?`, eventID, merchantID)
 	e, err := scanEvent(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -246,7 +245,7 @@ func (s *Callbacks) Event(ctx context.Context, merchantID, eventID string) (*web
 }
 
 // Deliveries lists the deliveries of one event.
-func (s *Callbacks) Deliveries(ctx context.Context, merchantID, eventID string) ([]webhook.DeliveryRecord, error) {
+func (s *Callbacks) Deliveries(ctx context.Context, merchantID, eventID string) ([]omnicart.CallbackDeliveryRecord, error) {
 	rows, err := s.db.db.QueryContext(ctx, `SELECT d.id, d.endpoint_id, ce.id, d.status, d.attempts, d.next_attempt_at, d.last_status,
 		d.last_error, d.created_at, d.finished_at
 		FROM callback_deliveries d JOIN callback_events ce ON ce.event_pk = d.event_pk
@@ -255,9 +254,9 @@ func (s *Callbacks) Deliveries(ctx context.Context, merchantID, eventID string) 
 		return nil, wrap("list deliveries", err)
 	}
 	defer rows.Close()
-	var out []webhook.DeliveryRecord
+	var out []omnicart.CallbackDeliveryRecord
 	for rows.Next() {
-		var d webhook.DeliveryRecord
+		var d omnicart.CallbackDeliveryRecord
 		var next, last, finished sql.NullInt64
 		var created int64
 		if err := rows.Scan(&d.ID, &d.EndpointID, &d.EventID, &d.Status, &d.Attempts, &next, &last, &d.LastError, &created, &finished); err != nil {
@@ -277,7 +276,7 @@ func (s *Callbacks) Deliveries(ctx context.Context, merchantID, eventID string) 
 }
 
 // Attempts lists an endpoint's delivery log, newest first.
-func (s *Callbacks) Attempts(ctx context.Context, merchantID, endpointID string, limit int) ([]webhook.AttemptRecord, error) {
+func (s *Callbacks) Attempts(ctx context.Context, merchantID, endpointID string, limit int) ([]omnicart.CallbackAttemptRecord, error) {
 	rows, err := s.db.db.QueryContext(ctx, `SELECT a.delivery_id, ce.id, ce.type, ce.cart_id, a.attempt, a.at, a.http_status, a.latency_ms,
 		a.error, a.response, d.status
 		FROM callback_attempts a JOIN callback_deliveries d ON d.id = a.delivery_id
@@ -287,9 +286,9 @@ func (s *Callbacks) Attempts(ctx context.Context, merchantID, endpointID string,
 		return nil, wrap("list attempts", err)
 	}
 	defer rows.Close()
-	var out []webhook.AttemptRecord
+	var out []omnicart.CallbackAttemptRecord
 	for rows.Next() {
-		var a webhook.AttemptRecord
+		var a omnicart.CallbackAttemptRecord
 		var at, latency int64
 		var status sql.NullInt64
 		if err := rows.Scan(&a.DeliveryID, &a.EventID, &a.EventType, &a.CartID, &a.Attempt, &at, &status, &latency, &a.Error, &a.Response, &a.Status); err != nil {

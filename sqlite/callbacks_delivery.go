@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/omnicart/omnicart/webhook"
+	"github.com/omnicart/omnicart"
 )
 
 // The delivery path of the callback store: the outbox and its fan-out,
@@ -15,7 +15,7 @@ import (
 
 // Outbox returns the fan-out cursor and the events after it, read in one
 // snapshot.
-func (s *Callbacks) Outbox(ctx context.Context, limit int) (int64, []webhook.OutboxEvent, error) {
+func (s *Callbacks) Outbox(ctx context.Context, limit int) (int64, []omnicart.OutboxEvent, error) {
 	tx, err := s.db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return 0, nil, wrap("begin read", err)
@@ -39,9 +39,9 @@ func (s *Callbacks) Outbox(ctx context.Context, limit int) (int64, []webhook.Out
 		return 0, nil, wrap("read outbox", err)
 	}
 	defer rows.Close()
-	var out []webhook.OutboxEvent
+	var out []omnicart.OutboxEvent
 	for rows.Next() {
-		var ev webhook.OutboxEvent
+		var ev omnicart.OutboxEvent
 		var body string
 		if err := rows.Scan(&ev.PK, &ev.MerchantID, &ev.CartID, &ev.CartPK, &ev.Sequence, &ev.Type, &body); err != nil {
 			return 0, nil, err
@@ -53,15 +53,15 @@ func (s *Callbacks) Outbox(ctx context.Context, limit int) (int64, []webhook.Out
 }
 
 // Publish records published events and deliveries and moves the cursor,
-// if it is still at from (else webhook.ErrCursorMoved).
-func (s *Callbacks) Publish(ctx context.Context, from, to int64, events []webhook.PublishedEvent, ds []webhook.NewDelivery) error {
+// if it is still at from (else omnicart.ErrCursorMoved).
+func (s *Callbacks) Publish(ctx context.Context, from, to int64, events []omnicart.CallbackEvent, ds []omnicart.NewCallbackDelivery) error {
 	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE callback_cursor SET event_pk = ? WHERE name = 'fanout' AND event_pk = ?`, to, from)
 		if err != nil {
 			return wrap("move fan-out cursor", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return webhook.ErrCursorMoved
+			return omnicart.ErrCursorMoved
 		}
 		if len(events) > 0 {
 			st, err := s.stmt(ctx, tx, `INSERT OR IGNORE INTO callback_events(event_pk, id, merchant_id, cart_id, cart_pk, sequence, type, payload, created_at)
@@ -81,7 +81,7 @@ func (s *Callbacks) Publish(ctx context.Context, from, to int64, events []webhoo
 
 // insertDeliveries creates pending deliveries to enabled endpoints,
 // appending their ids (0 for a skipped one) to ids when it is not nil.
-func (s *Callbacks) insertDeliveries(ctx context.Context, tx *sql.Tx, ds []webhook.NewDelivery, ids *[]int64) error {
+func (s *Callbacks) insertDeliveries(ctx context.Context, tx *sql.Tx, ds []omnicart.NewCallbackDelivery, ids *[]int64) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -110,7 +110,7 @@ func (s *Callbacks) insertDeliveries(ctx context.Context, tx *sql.Tx, ds []webho
 
 // AddDeliveries creates deliveries (re-sends) and returns their ids;
 // deliveries to disabled or removed endpoints are skipped.
-func (s *Callbacks) AddDeliveries(ctx context.Context, ds []webhook.NewDelivery) ([]int64, error) {
+func (s *Callbacks) AddDeliveries(ctx context.Context, ds []omnicart.NewCallbackDelivery) ([]int64, error) {
 	var ids []int64
 	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		ids = ids[:0]
@@ -138,9 +138,9 @@ func (s *Callbacks) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 // Claim hands owner due deliveries of the endpoints it holds or can take;
-// see webhook.Store.
-func (s *Callbacks) Claim(ctx context.Context, owner string, now, until time.Time, perEndpoint, limit int, held map[string][]int64) ([]webhook.Claim, error) {
-	var out []webhook.Claim
+// see omnicart.CallbackStore.
+func (s *Callbacks) Claim(ctx context.Context, owner string, now, until time.Time, perEndpoint, limit int, held map[string][]int64) ([]omnicart.CallbackClaim, error) {
+	var out []omnicart.CallbackClaim
 	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		nowMs := ms(now)
@@ -153,7 +153,7 @@ func (s *Callbacks) Claim(ctx context.Context, owner string, now, until time.Tim
 		if err != nil {
 			return wrap("due endpoints", err)
 		}
-		var eps []*webhook.Endpoint
+		var eps []*omnicart.CallbackEndpoint
 		for rows.Next() {
 			e, err := scanEndpoint(rows)
 			if err != nil {
@@ -200,7 +200,7 @@ func (s *Callbacks) Claim(ctx context.Context, owner string, now, until time.Tim
 
 // claimFor returns up to `slots` due deliveries of one endpoint that are
 // not held already.
-func (s *Callbacks) claimFor(ctx context.Context, tx *sql.Tx, e *webhook.Endpoint, nowMs int64, slots int, held []int64) ([]webhook.Claim, error) {
+func (s *Callbacks) claimFor(ctx context.Context, tx *sql.Tx, e *omnicart.CallbackEndpoint, nowMs int64, slots int, held []int64) ([]omnicart.CallbackClaim, error) {
 	heldJSON, err := json.Marshal(held)
 	if err != nil {
 		return nil, err
@@ -222,7 +222,7 @@ func (s *Callbacks) claimFor(ctx context.Context, tx *sql.Tx, e *webhook.Endpoin
 	if err != nil {
 		return nil, wrap("due deliveries", err)
 	}
-	var out []webhook.Claim
+	var out []omnicart.CallbackClaim
 	var eventPKs []int64
 	for rows.Next() {
 		var id, pk int64
@@ -231,7 +231,7 @@ func (s *Callbacks) claimFor(ctx context.Context, tx *sql.Tx, e *webhook.Endpoin
 			rows.Close()
 			return nil, err
 		}
-		out = append(out, webhook.Claim{DeliveryID: id, Attempt: attempts + 1, Endpoint: *e})
+		out = append(out, omnicart.CallbackClaim{DeliveryID: id, Attempt: attempts + 1, Endpoint: *e})
 		eventPKs = append(eventPKs, pk)
 	}
 	rows.Close()
@@ -297,10 +297,10 @@ func (s *Callbacks) Release(ctx context.Context, owner string) error {
 	})
 }
 
-// Record saves attempt outcomes; see webhook.Store. The batch goes to
-// SQLite as one JSON array per statement, so a batch costs a few
+// Record saves attempt outcomes; see omnicart.CallbackStore. The batch
+// goes to SQLite as one JSON array per statement, so a batch costs a few
 // statements whatever its size.
-func (s *Callbacks) Record(ctx context.Context, owner string, outs []webhook.Outcome) ([]string, error) {
+func (s *Callbacks) Record(ctx context.Context, owner string, outs []omnicart.CallbackOutcome) ([]string, error) {
 	logJSON, updJSON, marks, healthy := outcomeRows(outs)
 	seen := map[string]bool{}
 	var eps []string
@@ -380,7 +380,7 @@ func (s *Callbacks) Record(ctx context.Context, owner string, outs []webhook.Out
 // clearing its failing mark (healthy). The JSON is built by hand: this
 // runs for every delivery, and reflection over mixed rows costs more than
 // the statements.
-func outcomeRows(outs []webhook.Outcome) (logJSON, updJSON []byte, marks []webhook.Outcome, healthy map[string]bool) {
+func outcomeRows(outs []omnicart.CallbackOutcome) (logJSON, updJSON []byte, marks []omnicart.CallbackOutcome, healthy map[string]bool) {
 	healthy = map[string]bool{}
 	logJSON = make([]byte, 0, 96*len(outs))
 	updJSON = make([]byte, 0, 64*len(outs))
@@ -424,7 +424,7 @@ func outcomeRows(outs []webhook.Outcome) (logJSON, updJSON []byte, marks []webho
 		updJSON = append(updJSON, ',')
 		updJSON = appendJSONString(updJSON, o.Error)
 		updJSON = append(updJSON, ',')
-		if o.Status == webhook.DeliveryPending {
+		if o.Status == omnicart.DeliveryPending {
 			updJSON = append(updJSON, "null"...)
 		} else {
 			updJSON = strconv.AppendInt(updJSON, ms(o.At.Add(o.Latency)), 10)
@@ -443,7 +443,7 @@ func outcomeRows(outs []webhook.Outcome) (logJSON, updJSON []byte, marks []webho
 
 // endpointMarks applies an outcome's consequences for its endpoint:
 // disabling it (410) or marking it failing.
-func endpointMarks(ctx context.Context, tx *sql.Tx, o webhook.Outcome) error {
+func endpointMarks(ctx context.Context, tx *sql.Tx, o omnicart.CallbackOutcome) error {
 	at := ms(o.At.Add(o.Latency))
 	var err error
 	switch {

@@ -19,7 +19,7 @@ import (
 type cbFixture struct {
 	db    *sqlite.DB
 	store *sqlite.Callbacks
-	ep    *webhook.Endpoint
+	ep    *omnicart.CallbackEndpoint
 	now   time.Time
 }
 
@@ -70,7 +70,7 @@ func newCBFixtureAt(tb testing.TB, at time.Time, carts, perCart int) *cbFixture 
 	return f
 }
 
-func (f *cbFixture) claim(tb testing.TB, owner string, at time.Time, per, limit int, held ...webhook.Claim) []webhook.Claim {
+func (f *cbFixture) claim(tb testing.TB, owner string, at time.Time, per, limit int, held ...omnicart.CallbackClaim) []omnicart.CallbackClaim {
 	tb.Helper()
 	h := map[string][]int64{}
 	for _, c := range held {
@@ -83,9 +83,9 @@ func (f *cbFixture) claim(tb testing.TB, owner string, at time.Time, per, limit 
 	return cs
 }
 
-func (f *cbFixture) outcome(c webhook.Claim, status string, at time.Time) webhook.Outcome {
-	o := webhook.Outcome{DeliveryID: c.DeliveryID, EndpointID: c.Endpoint.ID, Attempt: c.Attempt, At: at, Status: status, HTTPStatus: 200}
-	if status == webhook.DeliveryPending {
+func (f *cbFixture) outcome(c omnicart.CallbackClaim, status string, at time.Time) omnicart.CallbackOutcome {
+	o := omnicart.CallbackOutcome{DeliveryID: c.DeliveryID, EndpointID: c.Endpoint.ID, Attempt: c.Attempt, At: at, Status: status, HTTPStatus: 200}
+	if status == omnicart.DeliveryPending {
 		o.HTTPStatus, o.Error, o.NextAttemptAt = 500, "HTTP 500", at.Add(time.Second)
 	}
 	return o
@@ -101,13 +101,13 @@ func TestCallbackFanOutOnce(t *testing.T) {
 	if n, err := d.FanOut(ctx); n != 0 || err != nil {
 		t.Fatalf("second fan-out: %d %v", n, err)
 	}
-	evs, err := f.store.Events(ctx, cbMerchantID, webhook.EventQuery{Limit: 100})
+	evs, err := f.store.Events(ctx, cbMerchantID, omnicart.CallbackEventQuery{Limit: 100})
 	if err != nil || len(evs) != 6 {
 		t.Fatalf("events: %d %v", len(evs), err)
 	}
 	for _, e := range evs {
 		ds, err := f.store.Deliveries(ctx, cbMerchantID, e.ID)
-		if err != nil || len(ds) != 1 || ds[0].EndpointID != f.ep.ID || ds[0].Status != webhook.DeliveryPending {
+		if err != nil || len(ds) != 1 || ds[0].EndpointID != f.ep.ID || ds[0].Status != omnicart.DeliveryPending {
 			t.Fatalf("deliveries of %s: %+v %v", e.ID, ds, err)
 		}
 		var p webhook.Payload
@@ -146,7 +146,7 @@ func TestCallbackClaimBounds(t *testing.T) {
 		t.Fatalf("owner b claimed %d while owner a serves the endpoint", len(b))
 	}
 	// One outcome makes room for one more.
-	if _, err := f.store.Record(ctx, "owner-a", []webhook.Outcome{f.outcome(a[0], webhook.DeliverySucceeded, f.now)}); err != nil {
+	if _, err := f.store.Record(ctx, "owner-a", []omnicart.CallbackOutcome{f.outcome(a[0], omnicart.DeliverySucceeded, f.now)}); err != nil {
 		t.Fatal(err)
 	}
 	more := f.claim(t, "owner-a", f.now, 4, 100, a[1:]...)
@@ -171,11 +171,11 @@ func TestCallbackClaimBounds(t *testing.T) {
 	}
 	// The dead owner's late outcome is logged but does not change the
 	// delivery, now owner c's.
-	if _, err := f.store.Record(ctx, "owner-a", []webhook.Outcome{f.outcome(a[1], webhook.DeliverySucceeded, later)}); err != nil {
+	if _, err := f.store.Record(ctx, "owner-a", []omnicart.CallbackOutcome{f.outcome(a[1], omnicart.DeliverySucceeded, later)}); err != nil {
 		t.Fatal(err)
 	}
 	ds, _ := f.store.Deliveries(ctx, cbMerchantID, mustEventOf(t, f, a[1]))
-	if len(ds) != 1 || ds[0].Status != webhook.DeliveryPending || ds[0].Attempts != 0 {
+	if len(ds) != 1 || ds[0].Status != omnicart.DeliveryPending || ds[0].Attempts != 0 {
 		t.Fatalf("a stale outcome changed the delivery: %+v", ds)
 	}
 	log, _ := f.store.Attempts(ctx, cbMerchantID, f.ep.ID, 100)
@@ -191,7 +191,7 @@ func TestCallbackClaimBounds(t *testing.T) {
 	}
 }
 
-func mustEventOf(tb testing.TB, f *cbFixture, c webhook.Claim) string {
+func mustEventOf(tb testing.TB, f *cbFixture, c omnicart.CallbackClaim) string {
 	tb.Helper()
 	var p webhook.Payload
 	if err := json.Unmarshal(c.Payload, &p); err != nil {
@@ -210,7 +210,7 @@ func TestCallbackRetryWaits(t *testing.T) {
 	if len(c) != 1 || c[0].Attempt != 1 {
 		t.Fatalf("claimed %+v", c)
 	}
-	if _, err := f.store.Record(ctx, "owner", []webhook.Outcome{f.outcome(c[0], webhook.DeliveryPending, f.now)}); err != nil {
+	if _, err := f.store.Record(ctx, "owner", []omnicart.CallbackOutcome{f.outcome(c[0], omnicart.DeliveryPending, f.now)}); err != nil {
 		t.Fatal(err)
 	}
 	next, ok, err := f.store.NextDue(ctx)
@@ -233,29 +233,29 @@ func TestCallbackDisableCancelsPending(t *testing.T) {
 	f := newCBFixture(t, 3, 1)
 	ctx := context.Background()
 	c := f.claim(t, "owner", f.now, 1, 10)
-	failing := f.outcome(c[0], webhook.DeliveryFailed, f.now)
+	failing := f.outcome(c[0], omnicart.DeliveryFailed, f.now)
 	failing.HTTPStatus, failing.Failing = 500, true
-	if _, err := f.store.Record(ctx, "owner", []webhook.Outcome{failing}); err != nil {
+	if _, err := f.store.Record(ctx, "owner", []omnicart.CallbackOutcome{failing}); err != nil {
 		t.Fatal(err)
 	}
-	if e, _ := f.store.Endpoint(ctx, cbMerchantID, f.ep.ID); e.Status() != webhook.StatusFailing {
+	if e, _ := f.store.Endpoint(ctx, cbMerchantID, f.ep.ID); e.Status() != omnicart.EndpointFailing {
 		t.Fatalf("after giving up: %+v", e)
 	}
 	c = f.claim(t, "owner", f.now, 1, 10)
-	gone := f.outcome(c[0], webhook.DeliveryFailed, f.now)
+	gone := f.outcome(c[0], omnicart.DeliveryFailed, f.now)
 	gone.HTTPStatus, gone.DisableEndpoint, gone.DisabledReason = 410, true, "gone"
-	if _, err := f.store.Record(ctx, "owner", []webhook.Outcome{gone}); err != nil {
+	if _, err := f.store.Record(ctx, "owner", []omnicart.CallbackOutcome{gone}); err != nil {
 		t.Fatal(err)
 	}
 	e, _ := f.store.Endpoint(ctx, cbMerchantID, f.ep.ID)
-	if e.Enabled || e.DisabledReason != "gone" || e.Status() != webhook.StatusDisabled {
+	if e.Enabled || e.DisabledReason != "gone" || e.Status() != omnicart.EndpointDisabled {
 		t.Fatalf("after 410: %+v", e)
 	}
-	evs, _ := f.store.Events(ctx, cbMerchantID, webhook.EventQuery{Limit: 10})
+	evs, _ := f.store.Events(ctx, cbMerchantID, omnicart.CallbackEventQuery{Limit: 10})
 	canceled := 0
 	for _, ev := range evs {
 		ds, _ := f.store.Deliveries(ctx, cbMerchantID, ev.ID)
-		if ds[0].Status == webhook.DeliveryCanceled {
+		if ds[0].Status == omnicart.DeliveryCanceled {
 			canceled++
 		}
 	}
@@ -281,10 +281,10 @@ func TestCallbackPrune(t *testing.T) {
 	if len(c) != 4 {
 		t.Fatalf("claimed %d", len(c))
 	}
-	if _, err := f.store.Record(ctx, "owner", []webhook.Outcome{
-		f.outcome(c[0], webhook.DeliverySucceeded, old),
-		f.outcome(c[1], webhook.DeliveryPending, old),
-		f.outcome(c[3], webhook.DeliverySucceeded, time.Now()),
+	if _, err := f.store.Record(ctx, "owner", []omnicart.CallbackOutcome{
+		f.outcome(c[0], omnicart.DeliverySucceeded, old),
+		f.outcome(c[1], omnicart.DeliveryPending, old),
+		f.outcome(c[3], omnicart.DeliverySucceeded, time.Now()),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestCallbackPrune(t *testing.T) {
 	if len(log) != 1 || log[0].DeliveryID != c[3].DeliveryID {
 		t.Fatalf("log after prune: %+v", log)
 	}
-	evs, _ := f.store.Events(ctx, cbMerchantID, webhook.EventQuery{Limit: 10})
+	evs, _ := f.store.Events(ctx, cbMerchantID, omnicart.CallbackEventQuery{Limit: 10})
 	if len(evs) != 4 {
 		t.Fatalf("events after prune: %d", len(evs))
 	}
@@ -310,7 +310,7 @@ func TestCallbackPrune(t *testing.T) {
 			states[x.ID] = x.Status
 		}
 	}
-	if _, ok := states[c[0].DeliveryID]; ok || states[c[1].DeliveryID] != webhook.DeliveryPending || states[c[2].DeliveryID] != webhook.DeliveryPending {
+	if _, ok := states[c[0].DeliveryID]; ok || states[c[1].DeliveryID] != omnicart.DeliveryPending || states[c[2].DeliveryID] != omnicart.DeliveryPending {
 		t.Fatalf("deliveries after prune: %v", states)
 	}
 }

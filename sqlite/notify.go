@@ -10,7 +10,7 @@ import (
 
 // The payment-link delivery queue of migration 0005_notify. Messages are
 // written by the /init transaction (txn.EnqueueNotification) and worked off
-// by package notify through NotifyQueue.
+// by package notify through NotifyQueue (omnicart.NotificationQueue).
 
 const notifyColumns = `id, merchant_id, cart_id, channel, recipient, pay_token, merchant_name, amount, currency,
 	expires_at, sandbox, state, attempts, next_attempt_at, last_error, via, created_at, updated_at, sent_at`
@@ -88,12 +88,14 @@ func scanNotification(sc interface{ Scan(...any) error }) (omnicart.Notification
 	return n, nil
 }
 
-// NotifyQueue is the delivery queue as package notify uses it (it
-// implements notify.Queue). Every method is one short write transaction, so
-// several processes on the same file share the work safely.
+// NotifyQueue is the payment-link delivery queue (omnicart.NotificationQueue)
+// that package notify works off. Every method is one short write
+// transaction, so several processes on the same file share the work safely.
 type NotifyQueue struct {
 	db *DB
 }
+
+var _ omnicart.NotificationQueue = (*NotifyQueue)(nil)
 
 // NewNotifyQueue returns the delivery queue kept in db.
 func NewNotifyQueue(db *DB) *NotifyQueue { return &NotifyQueue{db: db} }

@@ -3,12 +3,14 @@ package webhook
 import (
 	"context"
 	"time"
+
+	"github.com/omnicart/omnicart"
 )
 
 // endpointQueue holds one endpoint's claimed deliveries and counts its
 // attempts running.
 type endpointQueue struct {
-	claims  []Claim
+	claims  []omnicart.CallbackClaim
 	running int
 }
 
@@ -30,7 +32,7 @@ type storeJob struct {
 // storeDone is what a storeJob gave: new claims, how long to wait before
 // claiming again, and the held deliveries whose outcomes it recorded.
 type storeDone struct {
-	claims  []Claim
+	claims  []omnicart.CallbackClaim
 	wait    time.Duration
 	claimed bool
 	settled []int64
@@ -196,7 +198,7 @@ func resetTimer(t *time.Timer, d time.Duration) {
 	t.Reset(d)
 }
 
-func (l *loop) enqueue(c Claim) {
+func (l *loop) enqueue(c omnicart.CallbackClaim) {
 	q := l.queues[c.Endpoint.ID]
 	if q == nil {
 		q = &endpointQueue{}
@@ -288,7 +290,7 @@ func (l *loop) stop() {
 
 // claim leases due deliveries when some are due and returns them with how
 // long to wait before looking again.
-func (d *Dispatcher) claim(ctx context.Context, owner string, room int, held map[string][]int64) ([]Claim, time.Duration) {
+func (d *Dispatcher) claim(ctx context.Context, owner string, room int, held map[string][]int64) ([]omnicart.CallbackClaim, time.Duration) {
 	now := d.Now()
 	next, ok, err := d.Store.NextDue(ctx)
 	if err != nil {

@@ -15,12 +15,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/omnicart/omnicart"
 )
 
 // Dispatcher moves events from the outbox to the merchants' endpoints.
 // Store, Client, Log and Now are required; the other fields have defaults.
 type Dispatcher struct {
-	Store Store
+	Store omnicart.CallbackStore
 	// Client sends the callbacks; use NewClient.
 	Client *http.Client
 	Log    *slog.Logger
@@ -34,8 +36,8 @@ type Dispatcher struct {
 	Schedule Schedule
 	// PerEndpoint bounds the attempts in flight to one endpoint (default
 	// 4), so that a slow endpoint cannot take every worker. An endpoint is
-	// served by one process at a time (see Store.Claim), so the bound holds
-	// across processes.
+	// served by one process at a time (see omnicart.CallbackStore.Claim),
+	// so the bound holds across processes.
 	PerEndpoint int
 	// Prefetch is how many due deliveries of one endpoint this process
 	// holds at most, queued or being sent (default 128): larger batches
@@ -185,15 +187,15 @@ func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	byMerchant := map[string][]*Endpoint{}
+	byMerchant := map[string][]*omnicart.CallbackEndpoint{}
 	for _, e := range eps {
 		if e.Enabled {
 			byMerchant[e.MerchantID] = append(byMerchant[e.MerchantID], e)
 		}
 	}
 	now := d.Now()
-	pubs := make([]PublishedEvent, 0, len(evs))
-	var ds []NewDelivery
+	pubs := make([]omnicart.CallbackEvent, 0, len(evs))
+	var ds []omnicart.NewCallbackDelivery
 	for _, ev := range evs {
 		id, body, err := BuildPayload(ev.MerchantID, ev.CartID, ev.Body)
 		if err != nil {
@@ -202,16 +204,16 @@ func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
 			d.Log.ErrorContext(ctx, "callbacks: skipping unreadable event", "event_pk", ev.PK, "merchant", ev.MerchantID, "cart", ev.CartID, "err", err)
 			continue
 		}
-		pubs = append(pubs, PublishedEvent{PK: ev.PK, ID: id, MerchantID: ev.MerchantID, CartID: ev.CartID, CartPK: ev.CartPK,
+		pubs = append(pubs, omnicart.CallbackEvent{PK: ev.PK, ID: id, MerchantID: ev.MerchantID, CartID: ev.CartID, CartPK: ev.CartPK,
 			Sequence: ev.Sequence, Type: ev.Type, Payload: body, CreatedAt: now})
 		for _, e := range byMerchant[ev.MerchantID] {
 			if e.Wants(ev.Type) {
-				ds = append(ds, NewDelivery{EventPK: ev.PK, EndpointID: e.ID, CartPK: ev.CartPK, Sequence: ev.Sequence, DueAt: now})
+				ds = append(ds, omnicart.NewCallbackDelivery{EventPK: ev.PK, EndpointID: e.ID, CartPK: ev.CartPK, Sequence: ev.Sequence, DueAt: now})
 			}
 		}
 	}
 	err = d.Store.Publish(ctx, cursor, evs[len(evs)-1].PK, pubs, ds)
-	if errors.Is(err, ErrCursorMoved) {
+	if errors.Is(err, omnicart.ErrCursorMoved) {
 		return 0, nil
 	}
 	if err != nil {
@@ -223,8 +225,8 @@ func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
 // result is a finished attempt: its outcome, or canceled when the attempt
 // was abandoned because the dispatcher is stopping.
 type result struct {
-	claim    Claim
-	out      Outcome
+	claim    omnicart.CallbackClaim
+	out      omnicart.CallbackOutcome
 	canceled bool
 }
 
@@ -237,9 +239,9 @@ func newOwner() string {
 }
 
 // attempt sends one delivery and decides what follows.
-func (d *Dispatcher) attempt(ctx context.Context, c Claim) result {
+func (d *Dispatcher) attempt(ctx context.Context, c omnicart.CallbackClaim) result {
 	start := d.Now()
-	out := Outcome{DeliveryID: c.DeliveryID, EndpointID: c.Endpoint.ID, Attempt: c.Attempt, At: start}
+	out := omnicart.CallbackOutcome{DeliveryID: c.DeliveryID, EndpointID: c.Endpoint.ID, Attempt: c.Attempt, At: start}
 	status, resp, err := d.post(ctx, c, start)
 	out.Latency = d.Now().Sub(start)
 	if err != nil && status == 0 && ctx.Err() != nil {
@@ -255,7 +257,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c Claim) result {
 
 // post sends the request and returns the status code and the start of the
 // answer. A non-2xx answer is an error too.
-func (d *Dispatcher) post(ctx context.Context, c Claim, now time.Time) (int, string, error) {
+func (d *Dispatcher) post(ctx context.Context, c omnicart.CallbackClaim, now time.Time) (int, string, error) {
 	ts := now.Unix()
 	sig, err := signWith(d.keys.key, c.Endpoint.Secrets(now), c.EventID, ts, c.Payload)
 	if err != nil {
@@ -305,18 +307,18 @@ func printable(b []byte) string { return strings.ToValidUTF8(string(b), "\uFFFD"
 // decide sets what follows an attempt: success, a retry on the schedule,
 // giving up (the endpoint is marked failing), or disabling the endpoint on
 // 410 Gone.
-func (d *Dispatcher) decide(out *Outcome, now time.Time) {
+func (d *Dispatcher) decide(out *omnicart.CallbackOutcome, now time.Time) {
 	switch {
 	case out.HTTPStatus >= 200 && out.HTTPStatus < 300:
-		out.Status, out.Healthy = DeliverySucceeded, true
+		out.Status, out.Healthy = omnicart.DeliverySucceeded, true
 	case out.HTTPStatus == http.StatusGone:
-		out.Status, out.DisableEndpoint = DeliveryFailed, true
+		out.Status, out.DisableEndpoint = omnicart.DeliveryFailed, true
 		out.DisabledReason = "the endpoint answered 410 Gone"
 	default:
 		if delay, ok := d.Schedule.Next(out.Attempt, d.Rand()); ok {
-			out.Status, out.NextAttemptAt = DeliveryPending, now.Add(delay)
+			out.Status, out.NextAttemptAt = omnicart.DeliveryPending, now.Add(delay)
 		} else {
-			out.Status, out.Failing = DeliveryFailed, true
+			out.Status, out.Failing = omnicart.DeliveryFailed, true
 		}
 	}
 }
@@ -324,7 +326,7 @@ func (d *Dispatcher) decide(out *Outcome, now time.Time) {
 // record saves outcomes, tells the operator what needs attention, and
 // returns the endpoints that are now disabled or removed.
 func (d *Dispatcher) record(ctx context.Context, owner string, rs []result) []string {
-	outs := make([]Outcome, len(rs))
+	outs := make([]omnicart.CallbackOutcome, len(rs))
 	for i, r := range rs {
 		outs[i] = r.out
 	}
@@ -343,7 +345,7 @@ func (d *Dispatcher) record(ctx context.Context, owner string, rs []result) []st
 			d.Log.WarnContext(ctx, "callbacks: endpoint disabled: it answered 410 Gone; its pending deliveries are canceled", attrs...)
 		case o.Failing:
 			d.Log.ErrorContext(ctx, "callbacks: delivery failed after every retry; endpoint marked failing", append(attrs, "attempts", o.Attempt)...)
-		case o.Status == DeliveryPending:
+		case o.Status == omnicart.DeliveryPending:
 			d.Log.InfoContext(ctx, "callbacks: delivery attempt failed; will retry", append(attrs, "next_attempt_at", Stamp(o.NextAttemptAt))...)
 		}
 	}

@@ -88,7 +88,7 @@ func (f *fixture) events(tb testing.TB, cartPK int64, cartID string, from, to in
 	}
 }
 
-func (f *fixture) endpoint(tb testing.TB, url string, types ...string) *webhook.Endpoint {
+func (f *fixture) endpoint(tb testing.TB, url string, types ...string) *omnicart.CallbackEndpoint {
 	tb.Helper()
 	e, _, err := f.mgr.AddEndpoint(context.Background(), f.merchant, webhook.NewEndpoint{URL: url, Events: types})
 	if err != nil {
@@ -255,19 +255,19 @@ func TestRetryFollowsScheduleOnTheClock(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	evID := webhook.EventID(f.merchant, "cart-retry", 1)
-	delivery := func() webhook.DeliveryRecord {
+	delivery := func() omnicart.CallbackDeliveryRecord {
 		ds, err := f.store.Deliveries(context.Background(), f.merchant, evID)
 		if err != nil || len(ds) > 1 {
 			t.Fatalf("deliveries: %v %v", ds, err)
 		}
 		if len(ds) == 0 {
-			return webhook.DeliveryRecord{} // not fanned out yet
+			return omnicart.CallbackDeliveryRecord{} // not fanned out yet
 		}
 		return ds[0]
 	}
 	// waitAttempts polls the delivery until n attempts are recorded (the
 	// outcome is written just after the receiver answers).
-	waitAttempts := func(n int) webhook.DeliveryRecord {
+	waitAttempts := func(n int) omnicart.CallbackDeliveryRecord {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			rec := delivery()
@@ -283,7 +283,7 @@ func TestRetryFollowsScheduleOnTheClock(t *testing.T) {
 	for n, scheduled := range []time.Duration{5 * time.Second, 5 * time.Minute} {
 		before := clock.Now()
 		rec := waitAttempts(n + 1)
-		if rec.Status != webhook.DeliveryPending || rec.LastStatus != 500 {
+		if rec.Status != omnicart.DeliveryPending || rec.LastStatus != 500 {
 			t.Fatalf("after attempt %d: %+v", n+1, rec)
 		}
 		// Jitter 0.5 takes a tenth off the scheduled delay.
@@ -302,7 +302,7 @@ func TestRetryFollowsScheduleOnTheClock(t *testing.T) {
 		d.Poke()
 	}
 	rec := waitAttempts(3)
-	if rec.Status != webhook.DeliverySucceeded || rec.LastStatus != 200 {
+	if rec.Status != omnicart.DeliverySucceeded || rec.LastStatus != 200 {
 		t.Fatalf("after the third attempt: %+v", rec)
 	}
 	log, err := f.mgr.Attempts(context.Background(), f.merchant, ep.ID, 10)

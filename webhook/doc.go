@@ -24,7 +24,10 @@
 //     delivery log, and of re-sending events. The CLI and the management
 //     JSON API call it.
 //
-// Storage is behind the Store interface (implemented by package sqlite).
+// Storage is behind omnicart.CallbackStore, which storage engines
+// implement (sqlite.Callbacks) with the plain data types it carries
+// (omnicart.CallbackEndpoint, CallbackClaim, CallbackOutcome, ...); this
+// package holds the rules.
 // Time is read through a Now function and randomness for jitter through a
 // Rand function, so tests control both.
 package webhook

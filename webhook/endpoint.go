@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/omnicart/omnicart"
 )
@@ -26,68 +25,6 @@ func ValidEventType(t string) bool {
 		}
 	}
 	return false
-}
-
-// Endpoint statuses as reported to merchants.
-const (
-	StatusActive   = "active"
-	StatusFailing  = "failing"
-	StatusDisabled = "disabled"
-)
-
-// Endpoint is one of a merchant's callback receivers.
-type Endpoint struct {
-	ID         string
-	MerchantID string
-	URL        string
-	// Events are the event types the endpoint receives.
-	Events  []string
-	Enabled bool
-	// DisabledReason says why a disabled endpoint was disabled (by the
-	// merchant, or by a 410 answer).
-	DisabledReason string
-	// Secret signs every delivery.
-	Secret string
-	// PreviousSecret also signs deliveries until PreviousExpiresAt (the
-	// overlap of a rotation).
-	PreviousSecret    string
-	PreviousExpiresAt time.Time
-	// FailingSince is set when a delivery to the endpoint exhausted its
-	// retries, and cleared by the next successful delivery.
-	FailingSince time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-}
-
-// Status is the endpoint's status as reported: disabled, failing or active.
-func (e *Endpoint) Status() string {
-	switch {
-	case !e.Enabled:
-		return StatusDisabled
-	case !e.FailingSince.IsZero():
-		return StatusFailing
-	}
-	return StatusActive
-}
-
-// Wants reports whether the endpoint is subscribed to events of type t.
-func (e *Endpoint) Wants(t string) bool {
-	for _, v := range e.Events {
-		if v == t {
-			return true
-		}
-	}
-	return false
-}
-
-// Secrets returns the secrets that sign a delivery sent at now: the current
-// one, then the previous one while the rotation overlap lasts.
-func (e *Endpoint) Secrets(now time.Time) []string {
-	out := []string{e.Secret}
-	if e.PreviousSecret != "" && now.Before(e.PreviousExpiresAt) {
-		out = append(out, e.PreviousSecret)
-	}
-	return out
 }
 
 // SecretPrefix starts every signing secret.

@@ -11,7 +11,7 @@ import (
 // Manager runs the callback management use cases for the CLI and the
 // management API. Store and Now are required.
 type Manager struct {
-	Store Store
+	Store omnicart.CallbackStore
 	Now   func() time.Time
 	// AllowPrivate accepts URLs whose host is literally a loopback, private
 	// or link-local address (the operator's CLI, or a server started with
@@ -41,7 +41,7 @@ type NewEndpoint struct {
 // signing secret, which is shown only this once. Errors: *omnicart.Error
 // for a bad URL (122001/123003) or event list (123003); omnicart.ErrNotFound
 // (wrapped) for an unknown merchant.
-func (m *Manager) AddEndpoint(ctx context.Context, merchantID string, ne NewEndpoint) (*Endpoint, string, error) {
+func (m *Manager) AddEndpoint(ctx context.Context, merchantID string, ne NewEndpoint) (*omnicart.CallbackEndpoint, string, error) {
 	if err := CheckURL(ne.URL, m.AllowPrivate); err != nil {
 		return nil, "", err
 	}
@@ -62,7 +62,7 @@ func (m *Manager) AddEndpoint(ctx context.Context, merchantID string, ne NewEndp
 		return nil, "", omnicart.Errorf(omnicart.CodeInvalidValue, "endpoints")
 	}
 	now := m.Now()
-	e := &Endpoint{ID: newEndpointID(), MerchantID: merchantID, URL: ne.URL, Events: events, Enabled: true,
+	e := &omnicart.CallbackEndpoint{ID: newEndpointID(), MerchantID: merchantID, URL: ne.URL, Events: events, Enabled: true,
 		Secret: NewSecret(), CreatedAt: now, UpdatedAt: now}
 	if ne.Enabled != nil && !*ne.Enabled {
 		e.Enabled, e.DisabledReason = false, "disabled by the merchant"
@@ -78,12 +78,12 @@ func (m *Manager) AddEndpoint(ctx context.Context, merchantID string, ne NewEndp
 const MaxEndpointsPerMerchant = 20
 
 // Endpoints lists a merchant's endpoints.
-func (m *Manager) Endpoints(ctx context.Context, merchantID string) ([]*Endpoint, error) {
+func (m *Manager) Endpoints(ctx context.Context, merchantID string) ([]*omnicart.CallbackEndpoint, error) {
 	return m.Store.Endpoints(ctx, merchantID)
 }
 
 // Endpoint returns one endpoint, or an error wrapping omnicart.ErrNotFound.
-func (m *Manager) Endpoint(ctx context.Context, merchantID, id string) (*Endpoint, error) {
+func (m *Manager) Endpoint(ctx context.Context, merchantID, id string) (*omnicart.CallbackEndpoint, error) {
 	if merchantID == "" {
 		return nil, fmt.Errorf("endpoint %s: %w", id, omnicart.ErrNotFound)
 	}
@@ -101,7 +101,7 @@ type EndpointPatch struct {
 // Disabling cancels its pending deliveries; enabling clears the reason it
 // was disabled and its failing mark. Errors as AddEndpoint, and
 // omnicart.ErrNotFound for an unknown endpoint.
-func (m *Manager) UpdateEndpoint(ctx context.Context, merchantID, id string, p EndpointPatch) (*Endpoint, error) {
+func (m *Manager) UpdateEndpoint(ctx context.Context, merchantID, id string, p EndpointPatch) (*omnicart.CallbackEndpoint, error) {
 	e, err := m.Endpoint(ctx, merchantID, id)
 	if err != nil {
 		return nil, err
@@ -147,7 +147,7 @@ func (m *Manager) RemoveEndpoint(ctx context.Context, merchantID, id string) err
 // overlap (0 stops it at once; at most MaxOverlap, else 123003
 // "overlapSecs has invalid value"). A rotation during an overlap drops the
 // oldest secret.
-func (m *Manager) RotateSecret(ctx context.Context, merchantID, id string, overlap time.Duration) (*Endpoint, string, error) {
+func (m *Manager) RotateSecret(ctx context.Context, merchantID, id string, overlap time.Duration) (*omnicart.CallbackEndpoint, string, error) {
 	if overlap < 0 || overlap > MaxOverlap {
 		return nil, "", omnicart.Errorf(omnicart.CodeInvalidValue, "overlapSecs")
 	}
@@ -169,7 +169,7 @@ func (m *Manager) RotateSecret(ctx context.Context, merchantID, id string, overl
 
 // Events lists a merchant's recent events, newest first (limit 1..200,
 // default 50).
-func (m *Manager) Events(ctx context.Context, merchantID string, q EventQuery) ([]EventRecord, error) {
+func (m *Manager) Events(ctx context.Context, merchantID string, q omnicart.CallbackEventQuery) ([]omnicart.CallbackEventRecord, error) {
 	if q.Limit <= 0 || q.Limit > 200 {
 		q.Limit = 50
 	}
@@ -178,8 +178,8 @@ func (m *Manager) Events(ctx context.Context, merchantID string, q EventQuery) (
 
 // EventDetail is an event with its deliveries.
 type EventDetail struct {
-	Event      EventRecord
-	Deliveries []DeliveryRecord
+	Event      omnicart.CallbackEventRecord
+	Deliveries []omnicart.CallbackDeliveryRecord
 }
 
 // Event returns one event of a merchant with its deliveries, or an error
@@ -198,7 +198,7 @@ func (m *Manager) Event(ctx context.Context, merchantID, eventID string) (*Event
 
 // Attempts returns an endpoint's delivery log, newest first (limit 1..500,
 // default 100). Unknown endpoints give omnicart.ErrNotFound.
-func (m *Manager) Attempts(ctx context.Context, merchantID, endpointID string, limit int) ([]AttemptRecord, error) {
+func (m *Manager) Attempts(ctx context.Context, merchantID, endpointID string, limit int) ([]omnicart.CallbackAttemptRecord, error) {
 	if _, err := m.Endpoint(ctx, merchantID, endpointID); err != nil {
 		return nil, err
 	}
@@ -225,7 +225,7 @@ func (m *Manager) Resend(ctx context.Context, merchantID, eventID, endpointID st
 	if err != nil {
 		return nil, err
 	}
-	var targets []*Endpoint
+	var targets []*omnicart.CallbackEndpoint
 	if endpointID != "" {
 		e, err := m.Endpoint(ctx, merchantID, endpointID)
 		if err != nil {
@@ -250,9 +250,9 @@ func (m *Manager) Resend(ctx context.Context, merchantID, eventID, endpointID st
 		return nil, nil
 	}
 	now := m.Now()
-	ds := make([]NewDelivery, 0, len(targets))
+	ds := make([]omnicart.NewCallbackDelivery, 0, len(targets))
 	for _, e := range targets {
-		ds = append(ds, NewDelivery{EventPK: ev.PK, EndpointID: e.ID, CartPK: ev.CartPK, Sequence: ev.Sequence, DueAt: now})
+		ds = append(ds, omnicart.NewCallbackDelivery{EventPK: ev.PK, EndpointID: e.ID, CartPK: ev.CartPK, Sequence: ev.Sequence, DueAt: now})
 	}
 	ids, err := m.Store.AddDeliveries(ctx, ds)
 	if err != nil {

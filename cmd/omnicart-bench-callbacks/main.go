@@ -264,7 +264,7 @@ func allPayloads(ctx context.Context, store *sqlite.Callbacks, n int) ([][]byte,
 	var out [][]byte
 	before := ""
 	for len(out) < n {
-		evs, err := store.Events(ctx, "mer_bench", webhook.EventQuery{Before: before, Limit: 1000})
+		evs, err := store.Events(ctx, "mer_bench", omnicart.CallbackEventQuery{Before: before, Limit: 1000})
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/sqlite"
 	"github.com/omnicart/omnicart/webhook"
 )
@@ -235,7 +236,7 @@ func runCallbacks(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		}
 		return tw.Flush()
 	case "events":
-		evs, err := m.Events(ctx, *merchant, webhook.EventQuery{CartID: *cart, Limit: *limit})
+		evs, err := m.Events(ctx, *merchant, omnicart.CallbackEventQuery{CartID: *cart, Limit: *limit})
 		if err != nil {
 			return err
 		}
@@ -290,7 +291,7 @@ func (o cliOut) print(v any) error {
 	return enc.Encode(v)
 }
 
-func endpointMap(e *webhook.Endpoint) map[string]any {
+func endpointMap(e *omnicart.CallbackEndpoint) map[string]any {
 	m := map[string]any{"endpointId": e.ID, "url": e.URL, "events": e.Events, "enabled": e.Enabled, "status": e.Status(),
 		"createdAt": webhook.Stamp(e.CreatedAt)}
 	if e.DisabledReason != "" {

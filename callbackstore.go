@@ -1,4 +1,4 @@
-package webhook
+package omnicart
 
 import (
 	"context"
@@ -6,25 +6,26 @@ import (
 	"time"
 )
 
-// Store keeps endpoints, published events, deliveries and the delivery log,
-// and reads the events outbox. Package sqlite implements it. Lookups of a
-// missing record return an error wrapping omnicart.ErrNotFound. The store
-// holds no business rules: which endpoint gets which event, and what an
-// attempt's outcome means, are decided by this package and handed in.
-type Store interface {
-	// CreateEndpoint stores a new endpoint. It returns omnicart.ErrNotFound
-	// when the merchant does not exist.
-	CreateEndpoint(ctx context.Context, e *Endpoint) error
+// CallbackStore keeps callback endpoints, published events, deliveries and
+// the delivery log, and reads the events outbox. Storage engines implement
+// it (sqlite.Callbacks); package webhook holds the rules and uses it.
+// Lookups of a missing record return an error wrapping ErrNotFound. The
+// store holds no business rules: which endpoint gets which event, and what
+// an attempt's outcome means, are decided by package webhook and handed in.
+type CallbackStore interface {
+	// CreateEndpoint stores a new endpoint. It returns ErrNotFound when the
+	// merchant does not exist.
+	CreateEndpoint(ctx context.Context, e *CallbackEndpoint) error
 	// Endpoint returns one endpoint of a merchant.
-	Endpoint(ctx context.Context, merchantID, id string) (*Endpoint, error)
+	Endpoint(ctx context.Context, merchantID, id string) (*CallbackEndpoint, error)
 	// Endpoints lists a merchant's endpoints, oldest first; with merchantID
 	// "" it lists the enabled endpoints of every merchant.
-	Endpoints(ctx context.Context, merchantID string) ([]*Endpoint, error)
+	Endpoints(ctx context.Context, merchantID string) ([]*CallbackEndpoint, error)
 	// UpdateEndpoint saves an endpoint's url, events, enabled flag and
 	// reason, secrets and failing mark. When cancelPending is set (the
 	// endpoint is being disabled) its pending deliveries are canceled in
 	// the same transaction, finished at e.UpdatedAt.
-	UpdateEndpoint(ctx context.Context, e *Endpoint, cancelPending bool) error
+	UpdateEndpoint(ctx context.Context, e *CallbackEndpoint, cancelPending bool) error
 	// DeleteEndpoint removes an endpoint with its deliveries and log.
 	DeleteEndpoint(ctx context.Context, merchantID, id string) error
 
@@ -36,7 +37,7 @@ type Store interface {
 	// from; otherwise it changes nothing and returns ErrCursorMoved.
 	// Deliveries to endpoints that no longer exist or are disabled are
 	// skipped.
-	Publish(ctx context.Context, from, to int64, events []PublishedEvent, deliveries []NewDelivery) error
+	Publish(ctx context.Context, from, to int64, events []CallbackEvent, deliveries []NewCallbackDelivery) error
 
 	// NextDue returns the earliest next-attempt time of the pending
 	// deliveries of enabled endpoints; ok is false when there are none.
@@ -48,11 +49,10 @@ type Store interface {
 	// and gets due deliveries of each such endpoint, up to perEndpoint
 	// counting those it holds already (held: per endpoint, the deliveries
 	// being sent or sent and not yet recorded, which are not returned
-	// again), up to limit in all. Per endpoint and cart, a
-	// delivery waits while an earlier one of that cart has not had its
-	// first attempt, so that receivers that answer get a cart's events in
-	// order.
-	Claim(ctx context.Context, owner string, now, until time.Time, perEndpoint, limit int, held map[string][]int64) ([]Claim, error)
+	// again), up to limit in all. Per endpoint and cart, a delivery waits
+	// while an earlier one of that cart has not had its first attempt, so
+	// that receivers that answer get a cart's events in order.
+	Claim(ctx context.Context, owner string, now, until time.Time, perEndpoint, limit int, held map[string][]int64) ([]CallbackClaim, error)
 	// Extend renews owner's endpoint leases until `until`.
 	Extend(ctx context.Context, owner string, until time.Time) error
 	// Release gives up owner's endpoint leases (the process is stopping),
@@ -63,31 +63,95 @@ type Store interface {
 	// and owner still holds its endpoint's lease. It returns the endpoints
 	// of the batch that are now disabled or removed, whose queued
 	// deliveries the dispatcher drops.
-	Record(ctx context.Context, owner string, outcomes []Outcome) (stopped []string, err error)
+	Record(ctx context.Context, owner string, outcomes []CallbackOutcome) (stopped []string, err error)
 
 	// Events lists a merchant's published events, newest first.
-	Events(ctx context.Context, merchantID string, q EventQuery) ([]EventRecord, error)
+	Events(ctx context.Context, merchantID string, q CallbackEventQuery) ([]CallbackEventRecord, error)
 	// Event returns one published event of a merchant by public id.
-	Event(ctx context.Context, merchantID, eventID string) (*EventRecord, error)
+	Event(ctx context.Context, merchantID, eventID string) (*CallbackEventRecord, error)
 	// Deliveries lists the deliveries of one event, oldest first.
-	Deliveries(ctx context.Context, merchantID, eventID string) ([]DeliveryRecord, error)
+	Deliveries(ctx context.Context, merchantID, eventID string) ([]CallbackDeliveryRecord, error)
 	// Attempts lists an endpoint's delivery log, newest first.
-	Attempts(ctx context.Context, merchantID, endpointID string, limit int) ([]AttemptRecord, error)
+	Attempts(ctx context.Context, merchantID, endpointID string, limit int) ([]CallbackAttemptRecord, error)
 	// AddDeliveries creates deliveries of published events (re-sends) and
 	// returns their ids, in the order asked, 0 for a delivery skipped
 	// because its endpoint is disabled or gone.
-	AddDeliveries(ctx context.Context, ds []NewDelivery) ([]int64, error)
+	AddDeliveries(ctx context.Context, ds []NewCallbackDelivery) ([]int64, error)
 	// Prune deletes log rows and finished deliveries from before `before`,
 	// looking at most at the oldest limit rows of each, and returns how
 	// many rows went (0 when none of those was old enough).
 	Prune(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
-// ErrCursorMoved is returned by Store.Publish when another fan-out moved
-// the cursor first.
-var ErrCursorMoved = errors.New("webhook: fan-out cursor moved")
+// ErrCursorMoved is returned by CallbackStore.Publish when another fan-out
+// moved the cursor first.
+var ErrCursorMoved = errors.New("callbacks: fan-out cursor moved")
 
-// OutboxEvent is one event of the outbox, as the store saved it.
+// Statuses of a callback endpoint as reported to merchants.
+const (
+	EndpointActive   = "active"
+	EndpointFailing  = "failing"
+	EndpointDisabled = "disabled"
+)
+
+// CallbackEndpoint is one of a merchant's callback receivers.
+type CallbackEndpoint struct {
+	ID         string
+	MerchantID string
+	URL        string
+	// Events are the event types the endpoint receives.
+	Events  []string
+	Enabled bool
+	// DisabledReason says why a disabled endpoint was disabled (by the
+	// merchant, or by a 410 answer).
+	DisabledReason string
+	// Secret signs every delivery.
+	Secret string
+	// PreviousSecret also signs deliveries until PreviousExpiresAt (the
+	// overlap of a rotation).
+	PreviousSecret    string
+	PreviousExpiresAt time.Time
+	// FailingSince is set when a delivery to the endpoint exhausted its
+	// retries, and cleared by the next successful delivery.
+	FailingSince time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Status is the endpoint's status as reported: EndpointDisabled,
+// EndpointFailing or EndpointActive.
+func (e *CallbackEndpoint) Status() string {
+	switch {
+	case !e.Enabled:
+		return EndpointDisabled
+	case !e.FailingSince.IsZero():
+		return EndpointFailing
+	}
+	return EndpointActive
+}
+
+// Wants reports whether the endpoint is subscribed to events of type t.
+func (e *CallbackEndpoint) Wants(t string) bool {
+	for _, v := range e.Events {
+		if v == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Secrets returns the secrets that sign a delivery sent at now: the current
+// one, then the previous one while the rotation overlap lasts.
+func (e *CallbackEndpoint) Secrets(now time.Time) []string {
+	out := []string{e.Secret}
+	if e.PreviousSecret != "" && now.Before(e.PreviousExpiresAt) {
+		out = append(out, e.PreviousSecret)
+	}
+	return out
+}
+
+// OutboxEvent is one event of the outbox (the events a store writes with
+// the cart change that causes them), as the store saved it.
 type OutboxEvent struct {
 	PK         int64
 	MerchantID string
@@ -95,12 +159,13 @@ type OutboxEvent struct {
 	CartPK     int64
 	Sequence   int64
 	Type       string
-	// Body is the JSON of the omnicart.Event.
+	// Body is the JSON of the Event.
 	Body []byte
 }
 
-// PublishedEvent is an outbox event with its public id and callback body.
-type PublishedEvent struct {
+// CallbackEvent is an outbox event being published, with its public id and
+// callback body.
+type CallbackEvent struct {
 	PK         int64
 	ID         string
 	MerchantID string
@@ -112,8 +177,9 @@ type PublishedEvent struct {
 	CreatedAt  time.Time
 }
 
-// NewDelivery asks for one delivery of an event to an endpoint.
-type NewDelivery struct {
+// NewCallbackDelivery asks for one delivery of a published event to an
+// endpoint.
+type NewCallbackDelivery struct {
 	EventPK    int64
 	EndpointID string
 	CartPK     int64
@@ -121,18 +187,18 @@ type NewDelivery struct {
 	DueAt      time.Time
 }
 
-// Claim is a leased delivery with what sending it needs.
-type Claim struct {
+// CallbackClaim is a leased delivery with what sending it needs.
+type CallbackClaim struct {
 	DeliveryID int64
 	// Attempt is the number of this attempt (1 for the first).
 	Attempt  int
 	EventID  string
 	Type     string
 	Payload  []byte
-	Endpoint Endpoint
+	Endpoint CallbackEndpoint
 }
 
-// Delivery statuses.
+// Statuses of a callback delivery.
 const (
 	DeliveryPending   = "pending"
 	DeliverySucceeded = "succeeded"
@@ -140,8 +206,8 @@ const (
 	DeliveryCanceled  = "canceled"
 )
 
-// Outcome is an attempt's result and what follows from it.
-type Outcome struct {
+// CallbackOutcome is a delivery attempt's result and what follows from it.
+type CallbackOutcome struct {
 	DeliveryID int64
 	EndpointID string
 	Attempt    int
@@ -166,8 +232,8 @@ type Outcome struct {
 	Healthy bool
 }
 
-// EventQuery filters Store.Events.
-type EventQuery struct {
+// CallbackEventQuery filters CallbackStore.Events.
+type CallbackEventQuery struct {
 	CartID string
 	Type   string
 	// Before lists only events published before the event with this public
@@ -176,8 +242,8 @@ type EventQuery struct {
 	Limit  int
 }
 
-// EventRecord is a published event.
-type EventRecord struct {
+// CallbackEventRecord is a published event.
+type CallbackEventRecord struct {
 	ID        string
 	Type      string
 	CartID    string
@@ -188,8 +254,8 @@ type EventRecord struct {
 	CartPK    int64
 }
 
-// DeliveryRecord is the state of one delivery.
-type DeliveryRecord struct {
+// CallbackDeliveryRecord is the state of one delivery.
+type CallbackDeliveryRecord struct {
 	ID            int64
 	EndpointID    string
 	EventID       string
@@ -202,8 +268,8 @@ type DeliveryRecord struct {
 	FinishedAt    time.Time
 }
 
-// AttemptRecord is one row of an endpoint's delivery log.
-type AttemptRecord struct {
+// CallbackAttemptRecord is one row of an endpoint's delivery log.
+type CallbackAttemptRecord struct {
 	DeliveryID int64
 	EventID    string
 	EventType  string
