@@ -61,83 +61,13 @@ type reqCtx struct {
 
 type apiHandler func(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 
-// route is one Merchant API path: its HTTP method and the key method it
-// needs.
-type route struct {
-	method    string
-	keyMethod string
-	handle    apiHandler
-}
-
-// Handler returns the root handler with its middleware.
+// Handler returns the root handler with its middleware. The routes are
+// built once per call (see routes.go).
 func (s *Server) Handler() http.Handler {
 	if s.Metrics == nil {
 		s.Metrics = NewMetrics()
 	}
-	return s.middleware(http.HandlerFunc(s.dispatch))
-}
-
-func (s *Server) routes() map[string]route {
-	return map[string]route{
-		"/init":    {http.MethodPost, omnicart.MethodInit, s.handleInit},
-		"/status":  {http.MethodGet, omnicart.MethodStatus, s.handleStatus},
-		"/capture": {http.MethodPost, omnicart.MethodCapture, s.actionHandler(omnicart.ActionCapture)},
-		"/cancel":  {http.MethodPost, omnicart.MethodCancel, s.actionHandler(omnicart.ActionCancel)},
-		"/refund":  {http.MethodPost, omnicart.MethodRefund, s.actionHandler(omnicart.ActionRefund)},
-		"/modify":  {http.MethodPatch, omnicart.MethodModify, s.handleModify},
-	}
-}
-
-func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
-	rc := requestCtx(r)
-	path := r.URL.Path
-	switch {
-	case path == "/healthz":
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-		return
-	case path == "/readyz":
-		s.handleReady(w, r)
-		return
-	case path == "/codes":
-		s.handleCodes(w, r, rc)
-		return
-	case path == "/openapi.yaml":
-		s.handleOpenAPI(w, r, rc)
-		return
-	case path == "/metrics":
-		s.handleMetrics(w, r, rc)
-		return
-	case strings.HasPrefix(path, "/pay/"):
-		s.handlePay(w, r, rc, strings.TrimPrefix(path, "/pay/"))
-		return
-	case path == "/sandbox/clock":
-		s.handleClock(w, r, rc)
-		return
-	case path == "/sandbox/outbox":
-		s.handleOutbox(w, r, rc)
-		return
-	case strings.HasPrefix(path, "/deliveries/"):
-		s.handleDeliveries(w, r, rc)
-		return
-	case strings.HasPrefix(path, "/callbacks/"):
-		s.handleCallbacks(w, r, rc)
-		return
-	}
-	key := path
-	if path == "/status" || strings.HasPrefix(path, "/status/") {
-		key = "/status"
-	}
-	rt, ok := s.routes()[key]
-	if !ok {
-		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeNotFound}})
-		return
-	}
-	if !s.authenticate(w, r, rc, func(_ *omnicart.Merchant, k *omnicart.APIKey) bool {
-		return r.Method == rt.method && k.Allows(rt.keyMethod)
-	}) {
-		return
-	}
-	s.withIdempotency(w, r, rc, rt.handle)
+	return s.middleware(s.newRouter())
 }
 
 // authenticate checks the Api-Access-Token (111000) and then that the
