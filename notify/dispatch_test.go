@@ -15,29 +15,12 @@ import (
 	"time"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/clock"
 	"github.com/omnicart/omnicart/notify"
 	"github.com/omnicart/omnicart/sqlite"
 )
 
 var t0 = time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)
-
-// clock is a settable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // recorder is a Sender that records messages and fails while fail returns
 // an error.
@@ -68,12 +51,12 @@ type fixture struct {
 	path  string
 	db    *sqlite.DB
 	store *sqlite.Store
-	clk   *clock
+	clk   *clock.Fake
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{path: filepath.Join(t.TempDir(), "notify.db"), clk: &clock{now: t0}}
+	f := &fixture{path: filepath.Join(t.TempDir(), "notify.db"), clk: clock.NewFake(t0)}
 	f.open(t)
 	return f
 }
@@ -89,7 +72,7 @@ func (f *fixture) open(t *testing.T) {
 }
 
 func (f *fixture) dispatcher(email, sms, push notify.Sender) *notify.Dispatcher {
-	d := &notify.Dispatcher{Queue: sqlite.NewNotifyQueue(f.db), PublicURL: "https://pay.example/", Now: f.clk.Now,
+	d := &notify.Dispatcher{Queue: sqlite.NewNotifyQueue(f.db), PublicURL: "https://pay.example/", Clock: f.clk,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MinBackoff: 10 * time.Second, MaxBackoff: time.Minute,
 		MaxAttempts: 4, Lease: 2 * time.Minute, Jitter: func(time.Duration) time.Duration { return 0 }}
 	if email != nil {
@@ -289,6 +272,56 @@ func TestDispatchDurable(t *testing.T) {
 	m := f.get(t, "cart-crash-01")
 	if m.State != omnicart.NotificationSent || m.Attempts != 2 || len(email.sent) != 1 {
 		t.Fatalf("%+v, %d sent", m, len(email.sent))
+	}
+}
+
+// TestRunPollsOnTheClock runs the dispatcher's loop on the fake clock: a
+// failed message is looked at again each interval and retried only once
+// its backoff has passed on the clock. The test waits for the loop to wait
+// (WaitTimers) and moves the clock; nothing sleeps.
+func TestRunPollsOnTheClock(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	sms := &recorder{via: "http", fail: func(n int) error {
+		if n == 1 {
+			return errors.New("provider unavailable")
+		}
+		return nil
+	}}
+	d := f.dispatcher(nil, sms, nil)
+	f.enqueue(t, "cart-loop-001", "sms", "+4915112345678", false)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.Run(ctx, time.Second)
+	}()
+	defer func() { cancel(); <-done }()
+	wait, stop := context.WithTimeout(t.Context(), 30*time.Second)
+	defer stop()
+	// idle waits until the loop has finished its look and waits for its
+	// next poll.
+	idle := func() {
+		t.Helper()
+		if err := f.clk.WaitTimers(wait, 1); err != nil {
+			t.Fatalf("the dispatcher did not come back to wait: %v", err)
+		}
+	}
+	idle()
+	if m := f.get(t, "cart-loop-001"); m.Attempts != 1 || !m.NextAttemptAt.Equal(t0.Add(10*time.Second)) {
+		t.Fatalf("after the first look: %+v", m)
+	}
+	for range 9 {
+		f.clk.Advance(time.Second)
+		idle()
+	}
+	if m := f.get(t, "cart-loop-001"); m.Attempts != 1 || m.State != omnicart.NotificationQueued {
+		t.Fatalf("retried before its backoff: %+v", m)
+	}
+	f.clk.Advance(time.Second)
+	idle()
+	if m := f.get(t, "cart-loop-001"); m.Attempts != 2 || m.State != omnicart.NotificationSent || !m.SentAt.Equal(t0.Add(10*time.Second)) {
+		t.Fatalf("after the backoff: %+v", m)
 	}
 }
 

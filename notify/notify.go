@@ -65,7 +65,7 @@ const (
 	DefaultBatch       = 20
 )
 
-// Dispatcher sends queued messages. Queue, PublicURL, Now and Log are
+// Dispatcher sends queued messages. Queue, PublicURL, Clock and Log are
 // required; a nil Email, SMS or Push sender means the channel is not
 // configured (sandbox outbox for test-mode merchants, failure otherwise).
 type Dispatcher struct {
@@ -75,8 +75,10 @@ type Dispatcher struct {
 	Push  Sender
 	// PublicURL is the base of payment links ({PublicURL}/pay/{token}).
 	PublicURL string
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Clock tells the time of attempts and retries and runs the polls of
+	// Run.
+	Clock omnicart.Clock
+	Log   *slog.Logger
 	// MinBackoff is the delay before the first retry; each retry doubles
 	// it, up to MaxBackoff, with up to 20% random jitter added.
 	MinBackoff time.Duration
@@ -90,10 +92,12 @@ type Dispatcher struct {
 	Jitter func(d time.Duration) time.Duration
 }
 
-// Run works off the queue until ctx ends, polling every interval and again
-// at once while full batches come back. Errors are logged and retried.
+// Run works off the queue until ctx ends, looking again interval (on the
+// Clock) after each look, and at once while full batches come back. Errors
+// are logged and retried.
 func (d *Dispatcher) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+	t := d.Clock.NewTimer(interval)
+	t.Stop() // armed only while the loop waits
 	defer t.Stop()
 	for {
 		n, err := d.RunOnce(ctx)
@@ -103,10 +107,11 @@ func (d *Dispatcher) Run(ctx context.Context, interval time.Duration) {
 		if err == nil && n == DefaultBatch && ctx.Err() == nil {
 			continue
 		}
+		t.Reset(interval)
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }
@@ -119,7 +124,7 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	if lease <= 0 {
 		lease = DefaultLease
 	}
-	batch, err := d.Queue.Claim(ctx, d.Now(), lease, DefaultBatch)
+	batch, err := d.Queue.Claim(ctx, d.Clock.Now(), lease, DefaultBatch)
 	if err != nil {
 		return 0, err
 	}
@@ -148,7 +153,7 @@ func (d *Dispatcher) sender(channel string) Sender {
 // ends meanwhile: an interrupted send is recorded as a failed attempt).
 func (d *Dispatcher) deliver(ctx context.Context, n *omnicart.Notification) error {
 	record := context.WithoutCancel(ctx)
-	now := d.Now()
+	now := d.Clock.Now()
 	log := d.Log.With("notification", n.ID, "merchant", n.MerchantID, "cart", n.CartID, "channel", n.Channel, "attempt", n.Attempts)
 	if !now.Before(n.ExpiresAt) {
 		log.WarnContext(ctx, "payment link expired before it could be delivered")
@@ -165,7 +170,7 @@ func (d *Dispatcher) deliver(ctx context.Context, n *omnicart.Notification) erro
 		return d.Queue.Sent(record, n.ID, omnicart.ViaOutbox, now, true)
 	}
 	err := s.Send(ctx, msg)
-	now = d.Now()
+	now = d.Clock.Now()
 	if err == nil {
 		log.InfoContext(ctx, "payment link sent", "via", s.Via())
 		return d.Queue.Sent(record, n.ID, s.Via(), now, false)

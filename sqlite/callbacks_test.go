@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/clock"
 	"github.com/omnicart/omnicart/sqlite"
 	"github.com/omnicart/omnicart/webhook"
 )
@@ -62,7 +63,7 @@ func newCBFixtureAt(tb testing.TB, at time.Time, carts, perCart int) *cbFixture 
 			}
 		}
 	}
-	d := &webhook.Dispatcher{Store: f.store, Now: func() time.Time { return f.now }, Log: nil}
+	d := &webhook.Dispatcher{Store: f.store, Clock: clock.NewFake(f.now)}
 	n, err := d.FanOut(ctx)
 	if err != nil || n != carts*perCart {
 		tb.Fatalf("fan-out: %d %v", n, err)
@@ -97,7 +98,7 @@ func TestCallbackFanOutOnce(t *testing.T) {
 	t.Parallel()
 	f := newCBFixture(t, 2, 3)
 	ctx := context.Background()
-	d := &webhook.Dispatcher{Store: f.store, Now: func() time.Time { return f.now }}
+	d := &webhook.Dispatcher{Store: f.store, Clock: clock.NewFake(f.now)}
 	if n, err := d.FanOut(ctx); n != 0 || err != nil {
 		t.Fatalf("second fan-out: %d %v", n, err)
 	}
@@ -289,7 +290,7 @@ func TestCallbackPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.now = time.Now()
-	d := &webhook.Dispatcher{Store: f.store, Now: time.Now}
+	d := &webhook.Dispatcher{Store: f.store, Clock: clock.NewFake(f.now)}
 	n, err := d.Prune(ctx)
 	// Gone: the two old attempts and the delivery that finished long ago.
 	if err != nil || n != 3 {

@@ -93,14 +93,15 @@ func (l *loop) storeWorker(ctx context.Context) {
 
 func (l *loop) run(ctx context.Context) {
 	d := l.d
-	claimTimer := time.NewTimer(0)
+	claimTimer := d.Clock.NewTimer(0)
 	defer claimTimer.Stop()
-	flushTimer := time.NewTimer(time.Hour)
+	flushTimer := d.Clock.NewTimer(flushDelay)
+	flushTimer.Stop()
 	defer flushTimer.Stop()
 	// flushArmed: the timer runs for the outcomes waiting; flushNow: they
 	// waited flushDelay.
 	flushArmed, flushNow := false, false
-	heartbeat := time.NewTicker(d.Lease / 3)
+	heartbeat := d.Clock.NewTimer(d.Lease / 3)
 	defer heartbeat.Stop()
 	needClaim := true
 	for {
@@ -136,7 +137,7 @@ func (l *loop) run(ctx context.Context) {
 			l.jobs <- job
 		}
 		if len(l.outcomes) > 0 && !flushArmed {
-			resetTimer(flushTimer, flushDelay)
+			flushTimer.Reset(flushDelay)
 			flushArmed = true
 		}
 		select {
@@ -167,35 +168,26 @@ func (l *loop) run(ctx context.Context) {
 				l.pump(ctx, id)
 			}
 			if res.claimed {
-				resetTimer(claimTimer, res.wait)
+				claimTimer.Reset(res.wait)
 			}
 		case <-d.wake:
 			needClaim = true
-		case <-claimTimer.C:
+		case <-claimTimer.C():
 			needClaim = true
-		case <-flushTimer.C:
+		case <-flushTimer.C():
 			flushNow = flushArmed
-		case <-heartbeat.C:
+		case <-heartbeat.C():
+			heartbeat.Reset(d.Lease / 3)
 			// Leases matter while deliveries are held; an idle endpoint's
 			// lease lapses and is taken again by the next claim.
 			if len(l.held) > 0 {
-				if err := d.Store.Extend(ctx, l.owner, d.Now().Add(d.Lease)); err != nil && ctx.Err() == nil {
+				if err := d.Store.Extend(ctx, l.owner, d.Clock.Now().Add(d.Lease)); err != nil && ctx.Err() == nil {
 					d.Log.ErrorContext(ctx, "callbacks: renewing endpoint leases", "err", err)
 				}
 			}
 		case <-ctx.Done():
 		}
 	}
-}
-
-func resetTimer(t *time.Timer, d time.Duration) {
-	if !t.Stop() {
-		select {
-		case <-t.C:
-		default:
-		}
-	}
-	t.Reset(d)
 }
 
 func (l *loop) enqueue(c omnicart.CallbackClaim) {
@@ -270,8 +262,19 @@ func (l *loop) stop() {
 	if l.busy {
 		<-l.done
 	}
-	grace := time.AfterFunc(l.d.StopGrace, l.cancelSends)
-	defer grace.Stop()
+	grace := l.d.Clock.NewTimer(l.d.StopGrace)
+	stopped := make(chan struct{})
+	defer func() {
+		grace.Stop()
+		close(stopped)
+	}()
+	go func() {
+		select {
+		case <-grace.C():
+			l.cancelSends()
+		case <-stopped:
+		}
+	}()
 	for l.running > 0 {
 		r := <-l.results
 		l.running--
@@ -291,12 +294,12 @@ func (l *loop) stop() {
 // claim leases due deliveries when some are due and returns them with how
 // long to wait before looking again.
 func (d *Dispatcher) claim(ctx context.Context, owner string, room int, held map[string][]int64) ([]omnicart.CallbackClaim, time.Duration) {
-	now := d.Now()
 	next, ok, err := d.Store.NextDue(ctx)
 	if err != nil {
 		d.Log.ErrorContext(ctx, "callbacks: looking for due deliveries", "err", err)
 		return nil, maxWait
 	}
+	now := d.Clock.Now() // after the look: never older than the store's answer
 	if !ok {
 		return nil, maxWait
 	}

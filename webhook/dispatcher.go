@@ -20,15 +20,16 @@ import (
 )
 
 // Dispatcher moves events from the outbox to the merchants' endpoints.
-// Store, Client, Log and Now are required; the other fields have defaults.
+// Store, Client, Log and Clock are required; the other fields have defaults.
 type Dispatcher struct {
 	Store omnicart.CallbackStore
 	// Client sends the callbacks; use NewClient.
 	Client *http.Client
 	Log    *slog.Logger
-	// Now reads the clock (real time: retries are not affected by a
-	// merchant's test clock).
-	Now func() time.Time
+	// Clock tells the time and runs every wait of the dispatcher: polls,
+	// retry times, lease renewals, log pruning and the stop grace (real
+	// time: retries are not affected by a merchant's test clock).
+	Clock omnicart.Clock
 	// Rand returns a number in [0, 1) for retry jitter (math/rand when
 	// nil).
 	Rand func() float64
@@ -150,8 +151,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	<-done
 }
 
+// fanOutLoop fans out until ctx ends: again at once after a full batch,
+// else Poll after the last look.
 func (d *Dispatcher) fanOutLoop(ctx context.Context) {
-	t := time.NewTicker(d.Poll)
+	t := d.Clock.NewTimer(d.Poll)
+	t.Stop() // armed only while the loop waits
 	defer t.Stop()
 	for {
 		n, err := d.FanOut(ctx)
@@ -164,10 +168,11 @@ func (d *Dispatcher) fanOutLoop(ctx context.Context) {
 		if n == d.Batch && err == nil && ctx.Err() == nil {
 			continue
 		}
+		t.Reset(d.Poll)
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }
@@ -193,7 +198,7 @@ func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
 			byMerchant[e.MerchantID] = append(byMerchant[e.MerchantID], e)
 		}
 	}
-	now := d.Now()
+	now := d.Clock.Now()
 	pubs := make([]omnicart.CallbackEvent, 0, len(evs))
 	var ds []omnicart.NewCallbackDelivery
 	for _, ev := range evs {
@@ -240,10 +245,10 @@ func newOwner() string {
 
 // attempt sends one delivery and decides what follows.
 func (d *Dispatcher) attempt(ctx context.Context, c omnicart.CallbackClaim) result {
-	start := d.Now()
+	start := d.Clock.Now()
 	out := omnicart.CallbackOutcome{DeliveryID: c.DeliveryID, EndpointID: c.Endpoint.ID, Attempt: c.Attempt, At: start}
 	status, resp, err := d.post(ctx, c, start)
-	out.Latency = d.Now().Sub(start)
+	out.Latency = d.Clock.Now().Sub(start)
 	if err != nil && status == 0 && ctx.Err() != nil {
 		return result{claim: c, canceled: true} // stopping: not an attempt
 	}
@@ -251,7 +256,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c omnicart.CallbackClaim) resu
 	if err != nil {
 		out.Error = err.Error()
 	}
-	d.decide(&out, d.Now())
+	d.decide(&out, d.Clock.Now())
 	return result{claim: c, out: out}
 }
 
@@ -352,14 +357,16 @@ func (d *Dispatcher) record(ctx context.Context, owner string, rs []result) []st
 	return stopped
 }
 
+// pruneLoop prunes the delivery log a minute after the start and then
+// hourly, until ctx ends.
 func (d *Dispatcher) pruneLoop(ctx context.Context) {
-	t := time.NewTimer(time.Minute)
+	t := d.Clock.NewTimer(time.Minute)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 		n, err := d.Prune(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -375,7 +382,7 @@ func (d *Dispatcher) pruneLoop(ctx context.Context) {
 // retention, in small transactions, and returns how many rows went.
 func (d *Dispatcher) Prune(ctx context.Context) (int, error) {
 	d.defaults()
-	before := d.Now().Add(-d.Retention)
+	before := d.Clock.Now().Add(-d.Retention)
 	total := 0
 	for {
 		n, err := d.Store.Prune(ctx, before, 500)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/clock"
 	"github.com/omnicart/omnicart/sqlite"
 	"github.com/omnicart/omnicart/webhook"
 )
@@ -153,9 +154,72 @@ func (s *sink) wait(tb testing.TB, what string, cond func() bool) {
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newDispatcher(f *fixture, now func() time.Time) *webhook.Dispatcher {
-	return &webhook.Dispatcher{Store: f.store, Client: webhook.NewClient(webhook.ClientOptions{AllowPrivate: true}),
-		Log: quietLog(), Now: now, Poll: 5 * time.Millisecond}
+func newDispatcher(store omnicart.CallbackStore, clk omnicart.Clock) *webhook.Dispatcher {
+	return &webhook.Dispatcher{Store: store, Client: webhook.NewClient(webhook.ClientOptions{AllowPrivate: true}),
+		Log: quietLog(), Clock: clk, Poll: 5 * time.Millisecond}
+}
+
+// watchedStore is a callback store that tells the test whenever the
+// dispatcher recorded outcomes or looked for due deliveries, so that tests
+// wait for those instead of polling the database.
+type watchedStore struct {
+	omnicart.CallbackStore
+	mu      sync.Mutex
+	looks   int // NextDue calls answered
+	changed chan struct{}
+}
+
+func watch(s omnicart.CallbackStore) *watchedStore {
+	return &watchedStore{CallbackStore: s, changed: make(chan struct{})}
+}
+
+func (w *watchedStore) bump(looked bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if looked {
+		w.looks++
+	}
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
+func (w *watchedStore) Record(ctx context.Context, owner string, outs []omnicart.CallbackOutcome) ([]string, error) {
+	stopped, err := w.CallbackStore.Record(ctx, owner, outs)
+	w.bump(false)
+	return stopped, err
+}
+
+func (w *watchedStore) NextDue(ctx context.Context) (time.Time, bool, error) {
+	at, ok, err := w.CallbackStore.NextDue(ctx)
+	w.bump(true)
+	return at, ok, err
+}
+
+// Looks returns how many times the dispatcher looked for due deliveries.
+func (w *watchedStore) Looks() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.looks
+}
+
+// wait waits until cond holds, checking it after every record and look,
+// failing after 30 s. cond may use the store.
+func (w *watchedStore) wait(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		w.mu.Lock()
+		ch := w.changed
+		w.mu.Unlock()
+		if cond() {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			tb.Fatalf("gave up waiting for %s", what)
+		}
+	}
 }
 
 // TestTwoDispatchersDeliverEachEventOnceInOrder runs two dispatchers (as
@@ -181,7 +245,7 @@ func TestTwoDispatchersDeliverEachEventOnceInOrder(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			newDispatcher(f, time.Now).Run(ctx)
+			newDispatcher(f.store, clock.Real{}).Run(ctx)
 		}()
 	}
 	s.wait(t, "every delivery", func() bool {
@@ -208,28 +272,10 @@ func TestTwoDispatchersDeliverEachEventOnceInOrder(t *testing.T) {
 	}
 }
 
-// fakeClock is a clock the test moves.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // TestRetryFollowsScheduleOnTheClock fails the first two attempts and
 // checks that each retry waits for its scheduled delay on the dispatcher's
-// clock (which the test moves; nothing sleeps for minutes), with jitter
-// only making it earlier, and that the third attempt succeeds.
+// clock (the shared fake, which the test moves; nothing sleeps), with
+// jitter only making it earlier, and that the third attempt succeeds.
 func TestRetryFollowsScheduleOnTheClock(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -243,8 +289,10 @@ func TestRetryFollowsScheduleOnTheClock(t *testing.T) {
 	ep := f.endpoint(t, s.srv.URL+"/hook")
 	pk := f.cart(t, "cart-retry")
 	f.events(t, pk, "cart-retry", 1, 1, omnicart.EventPaymentStatusChanged)
-	clock := &fakeClock{now: time.Now().UTC()}
-	d := newDispatcher(f, clock.Now)
+	start := time.Now().UTC().Truncate(time.Millisecond) // the store keeps milliseconds
+	clk := clock.NewFake(start)
+	ws := watch(f.store)
+	d := newDispatcher(ws, clk)
 	d.Rand = func() float64 { return 0.5 }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -265,40 +313,41 @@ func TestRetryFollowsScheduleOnTheClock(t *testing.T) {
 		}
 		return ds[0]
 	}
-	// waitAttempts polls the delivery until n attempts are recorded (the
-	// outcome is written just after the receiver answers).
+	// waitAttempts waits until n attempts are recorded (the outcome is
+	// written just after the receiver answers).
 	waitAttempts := func(n int) omnicart.CallbackDeliveryRecord {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			rec := delivery()
-			if rec.Attempts >= n {
-				return rec
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("attempt %d not recorded: %+v", n, rec)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		var rec omnicart.CallbackDeliveryRecord
+		ws.wait(t, fmt.Sprintf("attempt %d", n), func() bool {
+			rec = delivery()
+			return rec.Attempts >= n
+		})
+		return rec
 	}
 	for n, scheduled := range []time.Duration{5 * time.Second, 5 * time.Minute} {
-		before := clock.Now()
+		// The clock stands still until the test moves it, so the attempt
+		// happens at the time the clock shows now.
+		before := clk.Now()
 		rec := waitAttempts(n + 1)
 		if rec.Status != omnicart.DeliveryPending || rec.LastStatus != 500 {
 			t.Fatalf("after attempt %d: %+v", n+1, rec)
 		}
 		// Jitter 0.5 takes a tenth off the scheduled delay.
-		if want := before.Add(scheduled - scheduled/10); !rec.NextAttemptAt.Equal(want.Truncate(time.Millisecond)) {
+		if want := before.Add(scheduled - scheduled/10); !rec.NextAttemptAt.Equal(want) {
 			t.Fatalf("attempt %d: next at %s, want %s", n+1, rec.NextAttemptAt, want)
 		}
-		clock.Advance(scheduled / 2)
+		// Half way, the dispatcher looks (Poke: at once) and finds nothing
+		// due.
+		clk.Advance(scheduled / 2)
+		looks := ws.Looks()
 		d.Poke()
+		ws.wait(t, "a look for due deliveries", func() bool { return ws.Looks() > looks })
 		s.mu.Lock()
 		calls := s.calls["/hook"]
 		s.mu.Unlock()
 		if calls != n+1 {
 			t.Fatalf("retried before its time: %d calls", calls)
 		}
-		clock.Advance(scheduled / 2)
+		clk.Advance(scheduled / 2)
 		d.Poke()
 	}
 	rec := waitAttempts(3)
@@ -308,6 +357,13 @@ func TestRetryFollowsScheduleOnTheClock(t *testing.T) {
 	log, err := f.mgr.Attempts(context.Background(), f.merchant, ep.ID, 10)
 	if err != nil || len(log) != 3 || log[0].HTTPStatus != 200 || log[2].HTTPStatus != 500 || log[2].Error != "HTTP 500" {
 		t.Fatalf("delivery log: %+v %v", log, err)
+	}
+	// Each attempt ran when the clock reached its scheduled time, not
+	// earlier.
+	for i, want := range []time.Time{start.Add(5*time.Second + 5*time.Minute), start.Add(5 * time.Second), start} {
+		if !log[i].At.Equal(want) {
+			t.Errorf("attempt %d at %s, want %s", 3-i, log[i].At, want)
+		}
 	}
 }
 
@@ -324,28 +380,21 @@ func TestGoneEndpointGetsNothingMore(t *testing.T) {
 		id := fmt.Sprintf("cart-gone-%02d", i)
 		f.events(t, f.cart(t, id), id, 1, 1, omnicart.EventPaymentStatusChanged)
 	}
-	d := newDispatcher(f, time.Now)
+	ws := watch(f.store)
+	d := newDispatcher(ws, clock.NewFake(time.Now().UTC()))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		d.Run(ctx)
 	}()
-	s.wait(t, "a 410", func() bool { return s.calls["/gone"] > 0 })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	ws.wait(t, "the endpoint disabled", func() bool {
 		e, err := f.store.Endpoint(context.Background(), f.merchant, ep.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !e.Enabled {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the endpoint was not disabled")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return !e.Enabled
+	})
 	cancel()
 	<-done
 	s.mu.Lock()

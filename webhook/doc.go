@@ -28,6 +28,9 @@
 // implement (sqlite.Callbacks) with the plain data types it carries
 // (omnicart.CallbackEndpoint, CallbackClaim, CallbackOutcome, ...); this
 // package holds the rules.
-// Time is read through a Now function and randomness for jitter through a
-// Rand function, so tests control both.
+//
+// The Dispatcher reads the time and waits through an omnicart.Clock (the
+// Manager reads it through a Now function) and draws jitter through a Rand
+// function, so tests control both: they advance the shared fake of package
+// clock instead of sleeping.
 package webhook

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/clock"
 	"github.com/omnicart/omnicart/sqlite"
 	"github.com/omnicart/omnicart/webhook"
 )
@@ -122,7 +123,7 @@ func run(events, endpoints, perEndpoint int) (float64, float64, error) {
 	// The dispatcher, from the outbox to the receiver.
 	rcv.reset(total)
 	d := &webhook.Dispatcher{Store: store, Client: webhook.NewClient(webhook.ClientOptions{AllowPrivate: true}),
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Now: time.Now,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Clock: clock.Real{},
 		PerEndpoint: perEndpoint, Prefetch: prefetchN}
 	// Fan-out first, on its own clock: outbox events to published events
 	// and deliveries.

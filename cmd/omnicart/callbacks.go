@@ -32,7 +32,7 @@ Event types: payment.status_changed, timer.status_changed, payment.auto_action_p
 // operator may register any http(s) URL; the server still refuses to connect
 // to private addresses unless started with --allow-private-callbacks.
 func callbackManager(a *app) *webhook.Manager {
-	return &webhook.Manager{Store: sqlite.NewCallbacks(a.db), Now: a.service.Now, AllowPrivate: true}
+	return &webhook.Manager{Store: sqlite.NewCallbacks(a.db), Now: a.clock.Now, AllowPrivate: true}
 }
 
 // callbacksConfig is what `serve` needs to run callbacks.
@@ -50,8 +50,8 @@ func startCallbacks(ctx context.Context, a *app, cfg callbacksConfig) (*webhook.
 		cfg.schedule = webhook.DefaultSchedule()
 	}
 	d := &webhook.Dispatcher{Store: store, Client: webhook.NewClient(webhook.ClientOptions{AllowPrivate: cfg.allowPrivate}),
-		Log: a.log, Now: a.service.Now, Schedule: cfg.schedule}
-	m := &webhook.Manager{Store: store, Now: a.service.Now, AllowPrivate: cfg.allowPrivate, Notify: d.Poke}
+		Log: a.log, Clock: a.clock, Schedule: cfg.schedule}
+	m := &webhook.Manager{Store: store, Now: a.clock.Now, AllowPrivate: cfg.allowPrivate, Notify: d.Poke}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

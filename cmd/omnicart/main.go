@@ -11,9 +11,9 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/clock"
 	"github.com/omnicart/omnicart/gateway"
 	"github.com/omnicart/omnicart/sandbox"
 	"github.com/omnicart/omnicart/sqlite"
@@ -103,6 +103,9 @@ type app struct {
 	db      *sqlite.DB
 	service *gateway.Service
 	log     *slog.Logger
+	// clock is the one clock of the process: the service reads it, and the
+	// dispatchers read it and wait on it.
+	clock omnicart.Clock
 }
 
 func (a *app) Close() error { return a.db.Close() }
@@ -135,6 +138,7 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer) (*app, error) 
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	issuer := sandbox.New(sqlite.NewLedger(db), fpKey)
+	clk := clock.Real{}
 	svc := &gateway.Service{
 		Store: sqlite.NewStore(db),
 		Provider: func(m *omnicart.Merchant) (omnicart.Provider, error) {
@@ -143,11 +147,11 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer) (*app, error) 
 			}
 			return nil, gateway.ErrNoProvider
 		},
-		Now:       func() time.Time { return time.Now().UTC() },
+		Now:       clk.Now,
 		KeyPepper: pepper,
 		Log:       log,
 	}
-	return &app{db: db, service: svc, log: log}, nil
+	return &app{db: db, service: svc, log: log, clock: clk}, nil
 }
 
 func splitList(s string) []string {
