@@ -11,7 +11,8 @@ type Real struct{}
 
 var _ omnicart.Clock = Real{}
 
-// Now returns the current time in UTC.
+// Now returns the current time in UTC (wall clock only: converting to UTC
+// drops the monotonic reading, as the times stores give back have none).
 func (Real) Now() time.Time { return time.Now().UTC() }
 
 // NewTimer returns a time.Timer that fires d from now.
