@@ -173,11 +173,22 @@ func (c *Cart) PaymentDeclined(now time.Time, opID, reason string, maxDeclines i
 // failed operation only clears the in-flight mark. Settling an operation the
 // cart no longer waits for does nothing, so settling is idempotent.
 func (c *Cart) Settle(now time.Time, opID string, ok bool) {
+	c.SettleAll(now, map[string]bool{opID: ok})
+}
+
+// SettleAll applies the outcomes (true: succeeded) of several capture,
+// release or refund operations at once, with one status event listing
+// every item they moved.
+func (c *Cart) SettleAll(now time.Time, outcomes map[string]bool) {
 	moves := map[int][]Status{}
 	for i := range c.Items {
 		it := &c.Items[i]
 		p := it.Pending
-		if p == nil || p.OpID != opID {
+		if p == nil {
+			continue
+		}
+		ok, settled := outcomes[p.OpID]
+		if !settled {
 			continue
 		}
 		it.Pending = nil

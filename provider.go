@@ -94,3 +94,14 @@ type Provider interface {
 	// used when the outcome of an Authorize call is unknown.
 	Void(ctx context.Context, opID string) error
 }
+
+// LocalProvider is a provider that keeps its books in OmniCart's own
+// database (the sandbox issuer). In returns the provider working inside tx:
+// the money it moves commits or rolls back with the cart change that moved
+// it, so an operation needs no transaction of its own and no recovery.
+// Providers across a network do not implement it; their operations run
+// around the transaction (recorded, called, settled).
+type LocalProvider interface {
+	Provider
+	In(tx Tx) Provider
+}

@@ -84,15 +84,17 @@ type Tx interface {
 	CreateOperations(ctx context.Context, ops []Operation, at time.Time) error
 	// FinishOperation marks an operation settled with its outcome.
 	FinishOperation(ctx context.Context, opID string, outcome string, at time.Time) error
-	// ClaimIdempotencyKey records a merchant's Idempotency-Key as running
-	// with the request's hash, unless a record newer than IdempotencyTTL
-	// exists (and, if it is still running, was touched after staleBefore).
-	// claimed is true when the caller now owns the key; otherwise rec is
-	// the existing record.
-	ClaimIdempotencyKey(ctx context.Context, merchantID, key string, hash []byte, now, staleBefore time.Time) (rec IdempotentRecord, claimed bool, err error)
-	// FinishIdempotencyKey stores the response of the request that owns the
-	// key; with status 0 it releases the key instead (nothing stored).
-	FinishIdempotencyKey(ctx context.Context, merchantID, key string, status int, body []byte, now time.Time) error
+	// IdempotencyRecord returns the record of a merchant's key, or
+	// ErrNotFound.
+	IdempotencyRecord(ctx context.Context, merchantID, key string) (IdempotentRecord, error)
+	// PutIdempotencyRecord stores the record of a merchant's key. A record
+	// already stored under the key is replaced only when it was created
+	// before replaceBefore (it expired); otherwise PutIdempotencyRecord
+	// returns ErrConflict and changes nothing.
+	PutIdempotencyRecord(ctx context.Context, merchantID, key string, rec IdempotentRecord, replaceBefore time.Time) error
+	// PruneIdempotencyRecords deletes up to limit records created before
+	// `before` and returns how many it deleted.
+	PruneIdempotencyRecords(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// UnfinishedOperations lists operations created before `before` that
 	// were never settled (a crash between the provider call and the save).
@@ -103,4 +105,8 @@ type Tx interface {
 	EnqueueNotification(ctx context.Context, n *Notification) error
 	// Notifications lists the messages q selects, newest first.
 	Notifications(ctx context.Context, q NotificationQuery) ([]Notification, error)
+
+	// Ledger is the sandbox issuer's ledger inside this transaction: what
+	// it posts commits or rolls back with the transaction.
+	Ledger() Ledger
 }

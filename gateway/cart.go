@@ -21,14 +21,19 @@ type InitResult struct {
 // returns an *omnicart.Error with every problem in reporting order when any
 // is an error.
 func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart.InitSpec, sp omnicart.StagedProblems) (*InitResult, error) {
-	now := m.Now(s.Now())
 	token := randomToken(32)
-	var res *InitResult
-	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
+	res, err := s.change(ctx, func(u *unit) (any, error, error) {
+		tx := u.tx
+		// The merchant's test clock may have moved since authentication.
+		m, err := tx.Merchant(ctx, m.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		now := m.Now(s.Now())
 		if spec.CartID != "" {
 			exists, err := tx.CartExists(ctx, m.ID, spec.CartID)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			if exists {
 				sp.Add(omnicart.StageExists, omnicart.Problem{Code: omnicart.CodeCartExists})
@@ -41,7 +46,7 @@ func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart
 			}
 			known, err := tx.CatalogItems(ctx, m.ID, ids)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			have := make(map[string]bool, len(known))
 			for _, k := range known {
@@ -62,7 +67,7 @@ func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart
 				id := spec.Items[i].ID
 				other, ok, err := tx.ActiveTimer(ctx, m.ID, spec.CustomerID, id, now, spec.CartID)
 				if err != nil {
-					return err
+					return nil, nil, err
 				}
 				if ok {
 					sp.Add(omnicart.StageConflicts, omnicart.Problem{Code: omnicart.CodeActiveTimer, Arg: spec.CustomerID, Args: []string{id, other}})
@@ -70,28 +75,23 @@ func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart
 			}
 		}
 		if sp.HasErrors() || c == nil {
-			return problemsError(sp)
+			return nil, nil, problemsError(sp)
 		}
 		if err := tx.CreateCart(ctx, c, hashToken(token), due(c, m)); err != nil {
 			if errors.Is(err, omnicart.ErrConflict) {
-				return omnicart.Errorf(omnicart.CodeCartExists, "")
+				return nil, nil, omnicart.Errorf(omnicart.CodeCartExists, "")
 			}
-			return err
+			return nil, nil, err
 		}
 		if err := enqueuePaymentLink(ctx, tx, c, m, token, s.Now()); err != nil {
-			return err
+			return nil, nil, err
 		}
-		res = &InitResult{Cart: c, PayToken: token, Infos: sp.Ordered()}
-		return nil
+		return &InitResult{Cart: c, PayToken: token, Infos: sp.Ordered()}, nil, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
-}
-
-func problemsError(sp omnicart.StagedProblems) error {
-	return &omnicart.Error{Problems: sp.Ordered()}
+	return res.(*InitResult), nil
 }
 
 // StatusResult is a cart as of Now, with the indexes of the items in the
@@ -104,7 +104,10 @@ type StatusResult struct {
 }
 
 // Status reads a cart through a status filter. sp holds the decoder's
-// problems. Unknown carts give 123001.
+// problems. Unknown carts give 123001. The cart is read on the read pool;
+// only when one of its deadlines is due does Status take the write path to
+// fire it first, so that a status never shows a state its deadlines have
+// already changed.
 func (s *Service) Status(ctx context.Context, m *omnicart.Merchant, cartID string, f omnicart.Filter, sp omnicart.StagedProblems) (*StatusResult, error) {
 	now := m.Now(s.Now())
 	var c *omnicart.Cart
@@ -114,6 +117,7 @@ func (s *Service) Status(ctx context.Context, m *omnicart.Merchant, cartID strin
 			if err != nil {
 				return err
 			}
+			m = fresh
 			now = fresh.Now(s.Now())
 			c, err = tx.Cart(ctx, m.ID, cartID)
 			return err
@@ -127,6 +131,13 @@ func (s *Service) Status(ctx context.Context, m *omnicart.Merchant, cartID strin
 	if sp.HasErrors() {
 		return nil, problemsError(sp)
 	}
+	if d, ok := c.NextDeadline(m.AutoActionLead()); ok && !d.After(now) {
+		fired, err := s.fireCart(ctx, m.ID, cartID)
+		if err != nil {
+			return nil, err
+		}
+		c, now = fired.cart, fired.now
+	}
 	c.NormalizeTimers(now)
 	idx, infos, err := c.SelectForStatus(f)
 	if err != nil {
@@ -135,100 +146,60 @@ func (s *Service) Status(ctx context.Context, m *omnicart.Merchant, cartID strin
 	return &StatusResult{Cart: c, Idx: idx, Now: now, Infos: infos}, nil
 }
 
-// lockForChange loads a cart for update inside tx, adding 123001 to sp when
-// it does not exist, and returns the decoder's problems as an error. It
-// first fires whatever is due on the cart, so that a request never acts on a
-// state its deadlines have already changed; the operations that firing
-// started are returned to be run with the request's own.
-func lockForChange(ctx context.Context, tx omnicart.Tx, m *omnicart.Merchant, cartID string, sp omnicart.StagedProblems, now time.Time) (*omnicart.Cart, []omnicart.Operation, error) {
-	var c *omnicart.Cart
-	if cartID != "" {
-		var err error
-		c, err = tx.LockCart(ctx, m.ID, cartID)
-		if errors.Is(err, omnicart.ErrNotFound) {
-			sp.Add(omnicart.StageExists, omnicart.Problem{Code: omnicart.CodeCartNotFound})
-		} else if err != nil {
+type firedCart struct {
+	cart *omnicart.Cart
+	now  time.Time
+}
+
+// fireCart fires what is due on one cart, in a change of its own, and
+// returns the cart as saved.
+func (s *Service) fireCart(ctx context.Context, merchantID, cartID string) (firedCart, error) {
+	res, err := s.change(WithAnswerHook(ctx, nil), func(u *unit) (any, error, error) {
+		m, c, now, err := u.openCart(ctx, merchantID, cartID, omnicart.StagedProblems{})
+		if err != nil {
 			return nil, nil, err
 		}
-	}
-	if sp.HasErrors() {
-		return nil, nil, problemsError(sp)
-	}
-	ops := catchUp(c, m, now)
-	return c, ops, nil
-}
-
-// catchUp fires every deadline of the cart that is due at now, in deadline
-// order, each at its own moment.
-func catchUp(c *omnicart.Cart, m *omnicart.Merchant, now time.Time) []omnicart.Operation {
-	var ops []omnicart.Operation
-	lead := m.AutoActionLead()
-	// Each Tick consumes at least one deadline and an item has at most
-	// three (warning, capture window, timer); the bound only guards against
-	// a bug looping forever.
-	for range 3*len(c.Items) + 8 {
-		d, ok := c.NextDeadline(lead)
-		if !ok || d.After(now) {
-			break
+		if err := u.save(ctx, m, c); err != nil {
+			return nil, nil, err
 		}
-		ops = append(ops, c.Tick(d, lead, newOpID)...)
+		return firedCart{cart: c.Clone(), now: now}, nil, nil
+	})
+	if err != nil {
+		return firedCart{}, err
 	}
-	c.NormalizeTimers(now)
-	return ops
-}
-
-// due is the cart's next deadline in merchant time (zero for none).
-func due(c *omnicart.Cart, m *omnicart.Merchant) time.Time {
-	d, _ := c.NextDeadline(m.AutoActionLead())
-	return d
+	return res.(firedCart), nil
 }
 
 // Act runs capture, cancel or refund on the items a filter selects, and
-// returns the itemIds acted on, in cart order.
+// returns the itemIds acted on, in cart order. What was due on the cart
+// fires first and stays fired even when the action is then refused.
 func (s *Service) Act(ctx context.Context, m *omnicart.Merchant, a omnicart.Action, cartID string, f omnicart.Filter, sp omnicart.StagedProblems) ([]string, error) {
-	now := m.Now(s.Now())
-	var fired, ops []omnicart.Operation
-	var ids []string
-	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
-		var err error
-		// The merchant's test clock may have moved since authentication.
-		if m, err = tx.Merchant(ctx, m.ID); err != nil {
-			return err
-		}
-		now = m.Now(s.Now())
-		c, due0, err := lockForChange(ctx, tx, m, cartID, sp, now)
+	res, err := s.change(ctx, func(u *unit) (any, error, error) {
+		m, c, now, err := u.openCart(ctx, m.ID, cartID, sp)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		fired = due0
-		idx, actErr := c.SelectForAction(f)
-		if actErr == nil {
-			ops, ids, actErr = c.BeginAction(a, idx, newOpID)
+		idx, refusal := c.SelectForAction(f)
+		var ops []omnicart.Operation
+		var ids []string
+		if refusal == nil {
+			ops, ids, refusal = c.BeginAction(a, idx, newOpID)
 		}
-		if actErr != nil {
-			if len(fired) == 0 {
-				return actErr
-			}
-			// Keep what the deadlines did, then refuse the request.
-			ops = nil
-			if err := s.saveWithOps(ctx, tx, m, c, fired, now); err != nil {
-				return err
-			}
-			return &deferredError{actErr}
+		if refusal != nil {
+			return u.refuse(ctx, m, c, refusal)
 		}
-		return s.saveWithOps(ctx, tx, m, c, append(fired, ops...), now)
+		if err := u.money(ctx, m, c, ops, now, time.Time{}); err != nil {
+			return nil, nil, err
+		}
+		if err := u.save(ctx, m, c); err != nil {
+			return nil, nil, err
+		}
+		return ids, nil, nil
 	})
-	var de *deferredError
-	if errors.As(err, &de) {
-		_ = s.runOps(ctx, m, fired, time.Time{})
-		return nil, de.err
-	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.runOps(ctx, m, append(fired, ops...), time.Time{}); err != nil {
-		return nil, err
-	}
+	ids, _ := res.([]string)
 	return ids, nil
 }
 
@@ -263,71 +234,35 @@ func timerConflicts(ctx context.Context, tx omnicart.Tx, m *omnicart.Merchant, b
 	return nil
 }
 
-// deferredError carries a refusal out of a transaction that must still
-// commit (deadlines fired on the way).
-type deferredError struct{ err error }
-
-func (e *deferredError) Error() string { return e.err.Error() }
-
-// saveWithOps records operations and saves the cart with its next deadline.
-func (s *Service) saveWithOps(ctx context.Context, tx omnicart.Tx, m *omnicart.Merchant, c *omnicart.Cart, ops []omnicart.Operation, now time.Time) error {
-	// Operations are stamped in real time, which Recover compares with.
-	if err := tx.CreateOperations(ctx, ops, s.Now()); err != nil {
-		return err
-	}
-	return tx.SaveCart(ctx, c, due(c, m))
-}
-
 // Modify applies a modify request and runs the partial releases and refunds
-// it implies.
+// it implies. What was due on the cart fires first and stays fired even
+// when the modification is then refused.
 func (s *Service) Modify(ctx context.Context, m *omnicart.Merchant, cartID string, spec *omnicart.ModifySpec, sp omnicart.StagedProblems) (*omnicart.ModifyResult, error) {
-	now := m.Now(s.Now())
-	var res omnicart.ModifyResult
-	var fired []omnicart.Operation
-	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
-		var err error
-		// The merchant's test clock may have moved since authentication.
-		if m, err = tx.Merchant(ctx, m.ID); err != nil {
-			return err
-		}
-		now = m.Now(s.Now())
-		c, due0, err := lockForChange(ctx, tx, m, cartID, sp, now)
+	res, err := s.change(ctx, func(u *unit) (any, error, error) {
+		m, c, now, err := u.openCart(ctx, m.ID, cartID, sp)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		fired = due0
 		before := c.Clone()
-		r, modErr := c.Modify(spec, m, now, newOpID)
-		if modErr == nil {
-			modErr = timerConflicts(ctx, tx, m, before, c, r, now)
-			if modErr != nil {
-				c = before // refused: keep only what the deadlines did
-			}
+		r, refusal := c.Modify(spec, m, now, newOpID)
+		if refusal == nil {
+			refusal = timerConflicts(ctx, u.tx, m, before, c, r, now)
 		}
-		if modErr != nil {
-			if len(fired) == 0 {
-				return modErr
-			}
-			if err := s.saveWithOps(ctx, tx, m, c, fired, now); err != nil {
-				return err
-			}
-			return &deferredError{modErr}
+		if refusal != nil {
+			return u.refuse(ctx, m, before, refusal) // keep only what the deadlines did
 		}
-		res = r
-		return s.saveWithOps(ctx, tx, m, c, append(fired, res.Ops...), now)
+		if err := u.money(ctx, m, c, r.Ops, now, time.Time{}); err != nil {
+			return nil, nil, err
+		}
+		if err := u.save(ctx, m, c); err != nil {
+			return nil, nil, err
+		}
+		return &r, nil, nil
 	})
-	var de *deferredError
-	if errors.As(err, &de) {
-		_ = s.runOps(ctx, m, fired, time.Time{})
-		return nil, de.err
-	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.runOps(ctx, m, append(fired, res.Ops...), time.Time{}); err != nil {
-		return nil, err
-	}
-	return &res, nil
+	return res.(*omnicart.ModifyResult), nil
 }
 
 // runOps calls the provider for each operation and settles it, at `at`

@@ -275,6 +275,9 @@ func (q *sequence) step(ctx context.Context) error {
 		if payable, _ := c.Payable(); len(payable) > 0 {
 			add(5, func() error { return q.pay(ctx, c, ref) })
 			add(1, func() error { return q.modify(ctx, c, omnicart.StatusInitiated) })
+		} else {
+			// Paying a cart that has nothing left to pay (or expired).
+			add(1, func() error { return q.pay(ctx, c, ref) })
 		}
 		if c.Challenge != nil {
 			add(5, func() error { return q.answer(ctx, c, ref) })

@@ -115,74 +115,129 @@ func (s *Service) CompleteChallenge(ctx context.Context, token, code string) (*P
 	return s.authorize(ctx, token, prepare, call, false)
 }
 
-// authorize runs a payment: the first transaction (beginPayment with
-// prepare), the provider call (bounded by ProviderTimeout), and the second
-// transaction (finishAuthorization). A challenge answer is valid only when
-// challengeOK.
+// authorize runs a payment. With a local provider (the sandbox issuer) the
+// whole payment is one change: the cart is locked, what is due fires,
+// prepare looks at the cart, the authorization runs against the provider's
+// books in the same transaction, and its outcome (with the captures of
+// one-step items) is applied before the commit. With a remote provider the
+// authorization is recorded first, the provider is called outside the
+// transaction (bounded by ProviderTimeout), and the answer is applied in a
+// second transaction (finishAuthorization). A challenge answer is valid
+// only when challengeOK.
 func (s *Service) authorize(ctx context.Context, token string, prepare func(*omnicart.Cart) error,
 	call func(context.Context, omnicart.Provider, omnicart.Operation) (omnicart.Authorization, error), challengeOK bool) (*PayResult, error) {
-	op, m, res, err := s.beginPayment(ctx, token, prepare)
-	if err != nil || res != nil {
-		return res, err
-	}
-	p, err := s.Provider(m)
-	if err != nil {
-		return nil, s.abortAuthorization(ctx, nil, op, err)
-	}
-	actx, cancel := context.WithTimeout(ctx, ProviderTimeout)
-	auth, authErr := call(actx, p, op)
-	cancel()
-	return s.finishAuthorization(ctx, p, op, auth, authErr, challengeOK)
-}
-
-// beginPayment is the first transaction of a payment: it locks the cart of
-// token, fires what is due, lets prepare look at the cart, and starts the
-// authorization of the payable items. res is set (and op empty) when the
-// cart is expired or has nothing to pay. An error from prepare is returned
-// after what was due has been saved.
-func (s *Service) beginPayment(ctx context.Context, token string, prepare func(c *omnicart.Cart) error) (omnicart.Operation, *omnicart.Merchant, *PayResult, error) {
-	var op omnicart.Operation
-	var fired []omnicart.Operation
-	var m *omnicart.Merchant
-	var res *PayResult
-	var refused error
-	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
-		c, err := tx.LockCartByToken(ctx, hashToken(token))
+	var remote *remoteAuth
+	res, err := s.change(ctx, func(u *unit) (any, error, error) {
+		c, err := u.tx.LockCartByToken(ctx, hashToken(token))
 		if errors.Is(err, omnicart.ErrNotFound) {
-			return ErrUnknownToken
+			return nil, nil, ErrUnknownToken
 		}
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		if m, err = tx.Merchant(ctx, c.MerchantID); err != nil {
-			return err
+		m, err := u.tx.Merchant(ctx, c.MerchantID)
+		if err != nil {
+			return nil, nil, err
 		}
 		now := m.Now(s.Now())
-		fired = catchUp(c, m, now)
-		var ok bool
+		if err := u.catchUp(ctx, m, c, now); err != nil {
+			return nil, nil, err
+		}
+		var op omnicart.Operation
+		ok := false
 		if !c.Expired(now) {
-			if refused = prepare(c); refused != nil {
-				return s.saveWithOps(ctx, tx, m, c, fired, now)
+			if refused := prepare(c); refused != nil {
+				return u.refuse(ctx, m, c, refused)
 			}
 			op, ok = c.BeginPayment(newOpID())
 		}
 		if !ok {
 			c.Challenge = nil
-			res = &PayResult{Result: ResultExpired, Reason: expiredReason, Cart: c}
-			return s.saveWithOps(ctx, tx, m, c, fired, now)
+			if err := u.save(ctx, m, c); err != nil {
+				return nil, nil, err
+			}
+			return &PayResult{Result: ResultExpired, Reason: expiredReason, Cart: c}, nil, nil
 		}
-		return s.saveWithOps(ctx, tx, m, c, append(fired, op), now)
+		if err := u.tx.CreateOperations(ctx, []omnicart.Operation{op}, s.Now()); err != nil {
+			return nil, nil, err
+		}
+		p, err := u.local(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		if p == nil {
+			// Remote: commit the pending authorization, call after.
+			remote = &remoteAuth{m: m, op: op}
+			return nil, nil, u.save(ctx, m, c)
+		}
+		auth, authErr := call(ctx, p, op)
+		res, err := u.applyAuthorization(ctx, m, c, op, auth, authErr, challengeOK, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		return res, nil, u.save(ctx, m, c)
 	})
-	if err == nil && len(fired) > 0 {
-		err = s.runOps(ctx, m, fired, time.Time{})
-	}
-	if err == nil {
-		err = refused
-	}
 	if err != nil {
-		return omnicart.Operation{}, nil, nil, err
+		return nil, err
 	}
-	return op, m, res, nil
+	if remote == nil {
+		return res.(*PayResult), nil
+	}
+	p, err := s.Provider(remote.m)
+	if err != nil {
+		return nil, s.abortAuthorization(ctx, nil, remote.op, err)
+	}
+	actx, cancel := context.WithTimeout(ctx, ProviderTimeout)
+	auth, authErr := call(actx, p, remote.op)
+	cancel()
+	return s.finishAuthorization(ctx, p, remote.op, auth, authErr, challengeOK)
+}
+
+// remoteAuth is an authorization recorded for a remote provider, to be
+// called after the commit.
+type remoteAuth struct {
+	m  *omnicart.Merchant
+	op omnicart.Operation
+}
+
+// applyAuthorization applies the provider's answer to the authorization
+// op to the cart (locked in u's transaction): a hold authorizes the items
+// and captures the one-step ones, a decline counts toward the merchant's
+// maximum, a challenge (when challengeOK) waits for the customer's code.
+// Any other error is returned: the outcome is unknown.
+func (u *unit) applyAuthorization(ctx context.Context, m *omnicart.Merchant, c *omnicart.Cart, op omnicart.Operation,
+	auth omnicart.Authorization, authErr error, challengeOK bool, now time.Time) (*PayResult, error) {
+	decline, declined := omnicart.IsDecline(authErr)
+	challenge, challenged := omnicart.IsChallenge(authErr)
+	challenged = challenged && challengeOK
+	if authErr != nil && !declined && !challenged {
+		return nil, authErr
+	}
+	var res *PayResult
+	outcome := "succeeded"
+	var captures []omnicart.Operation
+	switch {
+	case challenged:
+		outcome = "challenge"
+		c.PaymentChallenged(now, op.OpID, challenge)
+		res = &PayResult{Result: ResultChallenge, Cart: c, Challenge: c.Challenge}
+	case declined:
+		outcome = "declined"
+		res = &PayResult{Result: ResultDeclined, Reason: decline.Reason, Cart: c}
+		if c.PaymentDeclined(now, op.OpID, decline.Reason, m.MaxDeclines) {
+			res.Result = ResultRejected
+		}
+	default:
+		captures = c.PaymentAuthorized(now, op.OpID, auth.Ref, auth.Card, newOpID)
+		res = &PayResult{Result: ResultAuthorized, Cart: c}
+	}
+	if err := u.tx.FinishOperation(ctx, op.OpID, outcome, now); err != nil {
+		return nil, err
+	}
+	if err := u.money(ctx, m, c, captures, now, time.Time{}); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // abortAuthorization handles an authorization whose outcome is unknown: the
@@ -202,76 +257,47 @@ func (s *Service) abortAuthorization(ctx context.Context, p omnicart.Provider, o
 	return cause
 }
 
-// finishAuthorization is the second transaction of a payment: it applies
-// the provider's answer to op to the cart. A challenge is only a valid
-// answer when challengeOK.
+// finishAuthorization is the second transaction of a payment at a remote
+// provider: it applies the provider's answer to op to the cart. A
+// challenge is only a valid answer when challengeOK.
 func (s *Service) finishAuthorization(ctx context.Context, p omnicart.Provider, op omnicart.Operation, auth omnicart.Authorization, authErr error, challengeOK bool) (*PayResult, error) {
-	decline, declined := omnicart.IsDecline(authErr)
-	challenge, challenged := omnicart.IsChallenge(authErr)
-	challenged = challenged && challengeOK
-	if authErr != nil && !declined && !challenged {
+	_, declined := omnicart.IsDecline(authErr)
+	_, challenged := omnicart.IsChallenge(authErr)
+	if authErr != nil && !declined && !(challenged && challengeOK) {
 		// Outcome unknown: void whatever the provider may have held.
 		return nil, s.abortAuthorization(ctx, p, op, authErr)
 	}
-	var captures []omnicart.Operation
-	var m *omnicart.Merchant
-	var res *PayResult
 	stale := false
-	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
-		var err error
-		if m, err = tx.Merchant(ctx, op.MerchantID); err != nil {
-			return err
+	res, err := s.change(ctx, func(u *unit) (any, error, error) {
+		m, err := u.tx.Merchant(ctx, op.MerchantID)
+		if err != nil {
+			return nil, nil, err
 		}
 		now := m.Now(s.Now())
-		c, err := tx.LockCart(ctx, op.MerchantID, op.CartID)
+		c, err := u.tx.LockCart(ctx, op.MerchantID, op.CartID)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		c.NormalizeTimers(now)
 		if !c.Waiting(op.OpID) {
 			// Recovery gave this authorization up (and voided it) while
 			// the provider was answering: nothing of it may apply now.
 			stale = true
-			res = &PayResult{Result: ResultExpired, Reason: "This payment attempt took too long and was cancelled; please try again.", Cart: c}
-			return nil
+			return &PayResult{Result: ResultExpired, Reason: "This payment attempt took too long and was cancelled; please try again.", Cart: c}, nil, nil
 		}
-		outcome := "succeeded"
-		switch {
-		case challenged:
-			outcome = "challenge"
-			c.PaymentChallenged(now, op.OpID, challenge)
-			res = &PayResult{Result: ResultChallenge, Cart: c, Challenge: c.Challenge}
-		case declined:
-			outcome = "declined"
-			res = &PayResult{Result: ResultDeclined, Reason: decline.Reason, Cart: c}
-			if c.PaymentDeclined(now, op.OpID, decline.Reason, m.MaxDeclines) {
-				res.Result = ResultRejected
-			}
-		default:
-			captures = c.PaymentAuthorized(now, op.OpID, auth.Ref, auth.Card, newOpID)
-			res = &PayResult{Result: ResultAuthorized, Cart: c}
-			if err := tx.CreateOperations(ctx, captures, s.Now()); err != nil {
-				return err
-			}
+		res, err := u.applyAuthorization(ctx, m, c, op, auth, authErr, challengeOK, now)
+		if err != nil {
+			return nil, nil, err
 		}
-		if err := tx.FinishOperation(ctx, op.OpID, outcome, now); err != nil {
-			return err
-		}
-		return tx.SaveCart(ctx, c, due(c, m))
+		return res, nil, u.save(ctx, m, c)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if stale {
-		if p != nil {
-			if err := p.Void(ctx, op.OpID); err != nil {
-				return nil, err
-			}
+	if stale && p != nil {
+		if err := p.Void(ctx, op.OpID); err != nil {
+			return nil, err
 		}
-		return res, nil
 	}
-	if err := s.runOps(ctx, m, captures, time.Time{}); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return res.(*PayResult), nil
 }

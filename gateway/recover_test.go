@@ -25,15 +25,23 @@ type clock struct {
 func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
+// remoteIssuer is the sandbox issuer seen as a provider across a network:
+// without In, so the gateway runs its operations around the transaction
+// (recorded, called, settled), which these tests exercise.
+type remoteIssuer interface {
+	omnicart.Provider
+	omnicart.Challenger
+}
+
 // gatedProvider wraps the issuer; hooks let a test stop a call midway.
 type gatedProvider struct {
-	*sandbox.Issuer
+	remoteIssuer
 	afterAuthorize func(op omnicart.Operation)
 	capture        func(op omnicart.Operation) error
 }
 
 func (g *gatedProvider) Authorize(ctx context.Context, req omnicart.AuthorizeRequest) (omnicart.Authorization, error) {
-	a, err := g.Issuer.Authorize(ctx, req)
+	a, err := g.remoteIssuer.Authorize(ctx, req)
 	if g.afterAuthorize != nil {
 		g.afterAuthorize(req.Operation)
 	}
@@ -46,7 +54,7 @@ func (g *gatedProvider) Capture(ctx context.Context, op omnicart.Operation) erro
 			return err
 		}
 	}
-	return g.Issuer.Capture(ctx, op)
+	return g.remoteIssuer.Capture(ctx, op)
 }
 
 func rig(t *testing.T) (*gateway.Service, *sandbox.Issuer, *gatedProvider, *clock, *omnicart.Merchant) {
@@ -57,7 +65,7 @@ func rig(t *testing.T) (*gateway.Service, *sandbox.Issuer, *gatedProvider, *cloc
 	}
 	t.Cleanup(func() { db.Close() })
 	iss := sandbox.New(sqlite.NewLedger(db), []byte("k"))
-	gp := &gatedProvider{Issuer: iss}
+	gp := &gatedProvider{remoteIssuer: iss}
 	clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	svc := &gateway.Service{Store: sqlite.NewStore(db),
 		Provider:  func(m *omnicart.Merchant) (omnicart.Provider, error) { return gp, nil },

@@ -9,97 +9,80 @@ import (
 )
 
 // FireDue fires the deadlines of up to limit carts that are due now, in one
-// transaction, and then runs the money operations they started. It returns
-// how many carts it processed. Each cart fires everything due on it, in
-// deadline order and each at its own moment, so a deadline fires once and
-// never before its time however late the call comes.
+// change: with a local provider the money operations they start run in it
+// too; with a remote one they run after the commit. It returns how many
+// carts it processed. Each cart fires everything due on it, in deadline
+// order and each at its own moment, so a deadline fires once and never
+// before its time however late the call comes.
 func (s *Service) FireDue(ctx context.Context, limit int) (int, error) {
 	real := s.Now()
-	type work struct {
-		m   *omnicart.Merchant
-		ops []omnicart.Operation
-	}
-	var todo []work
 	n := 0
-	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
-		todo, n = todo[:0], 0
-		keys, err := tx.DueCarts(ctx, real, "", limit)
+	_, err := s.change(WithAnswerHook(ctx, nil), func(u *unit) (any, error, error) {
+		n = 0
+		keys, err := u.tx.DueCarts(ctx, real, "", limit)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		merchants := map[string]*omnicart.Merchant{}
 		for _, k := range keys {
 			m := merchants[k.MerchantID]
 			if m == nil {
-				if m, err = tx.Merchant(ctx, k.MerchantID); err != nil {
-					return err
+				if m, err = u.tx.Merchant(ctx, k.MerchantID); err != nil {
+					return nil, nil, err
 				}
 				merchants[k.MerchantID] = m
 			}
-			c, err := tx.LockCart(ctx, k.MerchantID, k.CartID)
+			c, err := u.tx.LockCart(ctx, k.MerchantID, k.CartID)
 			if errors.Is(err, omnicart.ErrNotFound) {
 				continue // taken by another node or gone
 			}
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
-			now := m.Now(real)
-			ops := catchUp(c, m, now)
-			if err := s.saveWithOps(ctx, tx, m, c, ops, now); err != nil {
-				return err
+			if err := u.catchUp(ctx, m, c, m.Now(real)); err != nil {
+				return nil, nil, err
+			}
+			if err := u.save(ctx, m, c); err != nil {
+				return nil, nil, err
 			}
 			n++
-			if len(ops) > 0 {
-				todo = append(todo, work{m, ops})
-			}
 		}
-		return nil
+		return nil, nil, nil
 	})
-	if err != nil {
+	if err != nil && n == 0 {
 		return 0, err
 	}
-	var firstErr error
-	for _, w := range todo {
-		if err := s.runOps(ctx, w.m, w.ops, time.Time{}); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	return n, firstErr
+	return n, err
 }
 
 // fireNext fires the single earliest due deadline of a merchant at its own
 // moment. It reports false when nothing is due.
 func (s *Service) fireNext(ctx context.Context, merchantID string) (bool, error) {
-	var m *omnicart.Merchant
-	var ops []omnicart.Operation
-	var at time.Time
 	fired := false
-	err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
-		var err error
-		if m, err = tx.Merchant(ctx, merchantID); err != nil {
-			return err
-		}
-		keys, err := tx.DueCarts(ctx, s.Now(), merchantID, 1)
-		if err != nil || len(keys) == 0 {
-			return err
-		}
-		c, err := tx.LockCart(ctx, keys[0].MerchantID, keys[0].CartID)
+	_, err := s.change(WithAnswerHook(ctx, nil), func(u *unit) (any, error, error) {
+		m, err := u.tx.Merchant(ctx, merchantID)
 		if err != nil {
-			return err
+			return nil, nil, err
+		}
+		keys, err := u.tx.DueCarts(ctx, s.Now(), merchantID, 1)
+		if err != nil || len(keys) == 0 {
+			return nil, nil, err
+		}
+		c, err := u.tx.LockCart(ctx, keys[0].MerchantID, keys[0].CartID)
+		if err != nil {
+			return nil, nil, err
 		}
 		now := m.Now(s.Now())
 		lead := m.AutoActionLead()
 		if d, ok := c.NextDeadline(lead); ok && !d.After(now) {
-			at = d
-			ops = c.Tick(d, lead, newOpID)
+			if err := u.money(ctx, m, c, c.Tick(d, lead, newOpID), now, d); err != nil {
+				return nil, nil, err
+			}
 		}
 		fired = true
-		return s.saveWithOps(ctx, tx, m, c, ops, now)
+		return nil, nil, u.save(ctx, m, c)
 	})
-	if err != nil || !fired {
-		return false, err
-	}
-	return true, s.runOps(ctx, m, ops, at)
+	return fired && err == nil, err
 }
 
 // AdvanceClock moves a test-mode merchant's clock forward by d and fires,

@@ -25,6 +25,10 @@ type Service struct {
 	Now func() time.Time
 	// KeyPepper keys the hash under which API keys are stored.
 	KeyPepper []byte
+	// AnswerKey (32 bytes) seals the answers stored under Idempotency-Keys.
+	// It is kept outside the database, so that a dump of the database does
+	// not reveal the payment links those answers carry.
+	AnswerKey []byte
 	Log       *slog.Logger
 }
 

@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/gateway"
 )
 
 func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -16,16 +18,19 @@ func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	}
 	spec, rd := parseInit(root)
 	rc.debug = rd.debugFlag(root)
-	res, err := s.Service.Init(r.Context(), rc.merchant, spec, rd.sp)
-	if err != nil {
-		s.fail(w, r, rc, err)
-		return
-	}
-	data := map[string]any{
-		"paymentUrl": strings.TrimRight(s.PublicURL, "/") + "/pay/" + res.PayToken,
-		"expiresAt":  stamp(res.Cart.ExpiresAt),
-	}
-	writeSuccess(w, rc, true, res.Cart.ID, data, res.Infos, false)
+	answer(s, w, r, rc, func(ctx context.Context) (*gateway.InitResult, error) {
+		return s.Service.Init(ctx, rc.merchant, spec, rd.sp)
+	}, func(w http.ResponseWriter, res *gateway.InitResult, err error) {
+		if err != nil {
+			s.fail(w, r, rc, err)
+			return
+		}
+		data := map[string]any{
+			"paymentUrl": strings.TrimRight(s.PublicURL, "/") + "/pay/" + res.PayToken,
+			"expiresAt":  stamp(res.Cart.ExpiresAt),
+		}
+		writeSuccess(w, rc, true, res.Cart.ID, data, res.Infos, false)
+	})
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -111,12 +116,15 @@ func (s *Server) actionHandler(a omnicart.Action) apiHandler {
 		cartID := rd.cartID(root)
 		f := rd.filterBox(root)
 		rc.debug = rd.debugFlag(root)
-		ids, err := s.Service.Act(r.Context(), rc.merchant, a, cartID, f, rd.sp)
-		if err != nil {
-			s.fail(w, r, rc, err)
-			return
-		}
-		writeSuccess(w, rc, false, "", map[string]any{"itemIds": ids}, nil, false)
+		answer(s, w, r, rc, func(ctx context.Context) ([]string, error) {
+			return s.Service.Act(ctx, rc.merchant, a, cartID, f, rd.sp)
+		}, func(w http.ResponseWriter, ids []string, err error) {
+			if err != nil {
+				s.fail(w, r, rc, err)
+				return
+			}
+			writeSuccess(w, rc, false, "", map[string]any{"itemIds": ids}, nil, false)
+		})
 	}
 }
 
@@ -127,13 +135,16 @@ func (s *Server) handleModify(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	cartID, spec, rd := parseModify(root)
 	rc.debug = rd.debugFlag(root)
-	res, err := s.Service.Modify(r.Context(), rc.merchant, cartID, spec, rd.sp)
-	if err != nil {
-		s.fail(w, r, rc, err)
-		return
-	}
-	data := map[string]any{"modifiedAmounts": nonNil(res.ModifiedAmounts), "modifiedTimers": nonNil(res.ModifiedTimers)}
-	writeSuccess(w, rc, false, "", data, res.Infos, false)
+	answer(s, w, r, rc, func(ctx context.Context) (*omnicart.ModifyResult, error) {
+		return s.Service.Modify(ctx, rc.merchant, cartID, spec, rd.sp)
+	}, func(w http.ResponseWriter, res *omnicart.ModifyResult, err error) {
+		if err != nil {
+			s.fail(w, r, rc, err)
+			return
+		}
+		data := map[string]any{"modifiedAmounts": nonNil(res.ModifiedAmounts), "modifiedTimers": nonNil(res.ModifiedTimers)}
+		writeSuccess(w, rc, false, "", data, res.Infos, false)
+	})
 }
 
 func nonNil(s []string) []string {

@@ -30,6 +30,8 @@ var durationBuckets = [...]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5,
 type Metrics struct {
 	// Version is the build_info version label ("dev" when empty).
 	Version string
+	// Store, when set, reports the storage writer's figures.
+	Store func() StoreStats
 
 	start    time.Time
 	inFlight atomic.Int64
@@ -182,6 +184,10 @@ func (m *Metrics) write(w *countingWriter) {
 	}
 	m.mu.Unlock()
 
+	if m.Store != nil {
+		writeStoreStats(w, header, m.Store())
+	}
+
 	header("omnicart_http_in_flight_requests", "gauge", "HTTP requests being served (including this scrape).")
 	w.str("omnicart_http_in_flight_requests ", strconv.FormatInt(m.inFlight.Load(), 10), "\n")
 
@@ -202,6 +208,43 @@ func (m *Metrics) write(w *countingWriter) {
 
 	header("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.")
 	w.str("process_start_time_seconds ", formatFloat(float64(m.start.UnixNano())/1e9), "\n")
+}
+
+// StoreStats are the figures of the storage engine's group-commit writer
+// since it opened. Histogram counts are per bucket (not cumulative), for
+// the bounds given, with one more count for +Inf.
+type StoreStats struct {
+	Commits       uint64
+	Units         uint64
+	BatchBounds   []float64
+	BatchCounts   []uint64
+	CommitBounds  []float64
+	CommitCounts  []uint64
+	CommitSeconds float64
+}
+
+func writeStoreStats(w *countingWriter, header func(name, typ, help string), st StoreStats) {
+	header("omnicart_db_commits_total", "counter", "Write transactions committed (each one durable sync).")
+	w.str("omnicart_db_commits_total ", strconv.FormatUint(st.Commits, 10), "\n")
+	hist := func(name string, bounds []float64, counts []uint64, sum string) {
+		var cum uint64
+		for i, le := range bounds {
+			if i < len(counts) {
+				cum += counts[i]
+			}
+			w.str(name, `_bucket{le="`, formatFloat(le), `"} `, strconv.FormatUint(cum, 10), "\n")
+		}
+		if len(counts) > len(bounds) {
+			cum += counts[len(bounds)]
+		}
+		w.str(name, `_bucket{le="+Inf"} `, strconv.FormatUint(cum, 10), "\n")
+		w.str(name, "_sum ", sum, "\n")
+		w.str(name, "_count ", strconv.FormatUint(cum, 10), "\n")
+	}
+	header("omnicart_db_batch_units", "histogram", "Units of work (requests, timer batches, ...) per committed write transaction.")
+	hist("omnicart_db_batch_units", st.BatchBounds, st.BatchCounts, strconv.FormatUint(st.Units, 10))
+	header("omnicart_db_commit_duration_seconds", "histogram", "Time to commit a write transaction, its sync included.")
+	hist("omnicart_db_commit_duration_seconds", st.CommitBounds, st.CommitCounts, formatFloat(st.CommitSeconds))
 }
 
 func formatFloat(f float64) string {

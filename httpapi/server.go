@@ -48,6 +48,10 @@ type Server struct {
 	// Limit bounds each API key's request rate (199002 beyond it); nil or a
 	// zero rate means no limit.
 	Limit *RateLimiter
+
+	// inflight holds the merchant+Idempotency-Key pairs of the requests
+	// running in this process.
+	inflight sync.Map
 }
 
 // reqCtx is what a handler knows about the request beyond *http.Request.

@@ -330,3 +330,11 @@ func checkOp(op omnicart.Operation, kind string) error {
 	}
 	return fmt.Errorf("sandbox: %s %s: %s: %w", kind, op.OpID, problem, ErrInvalidOperation)
 }
+
+var _ omnicart.LocalProvider = (*Issuer)(nil)
+
+// In returns the issuer working on the ledger of tx: what it moves commits
+// or rolls back with tx.
+func (i *Issuer) In(tx omnicart.Tx) omnicart.Provider {
+	return &Issuer{ledger: tx.Ledger(), key: i.key}
+}

@@ -20,119 +20,187 @@ import (
 var migrations embed.FS
 
 // DB is an OmniCart database in one SQLite file.
+//
+// Writes go through one group-commit writer (see writer.go): every
+// WriteTx of this process is a unit of work that the writer runs, with
+// the units that queued meanwhile, in one transaction that is synced once
+// (synchronous=FULL) before any of them is answered. Reads (Store.View, the
+// ledger's reads) run on a separate read-only pool of WAL readers that
+// never waits for the writer.
 type DB struct {
+	// db is the write pool: the writer's transactions, and the few reads
+	// and statement preparations of the callback store.
 	db *sql.DB
-	// writeMu serializes this process's writers before they ask SQLite for
-	// the write lock, so they queue in Go rather than spin on busy retries.
-	writeMu sync.Mutex
+	// ro is the read-only pool.
+	ro *sql.DB
+	w  *writer
 
-	stmtMu    sync.Mutex
+	wstmts stmtCache // prepared on the write pool, synchronously
+	rstmts stmtCache // prepared on the read pool, in the background
+}
+
+// stmtCache caches prepared statements of one pool by query text.
+type stmtCache struct {
+	db *sql.DB
+	// background prepares on first use in another goroutine and lets the
+	// caller run the query unprepared meanwhile: preparing needs a
+	// connection of its own, and a transaction of a busy pool waiting for
+	// one while holding its own could deadlock the pool.
+	background bool
+
+	mu        sync.Mutex
 	stmts     map[string]*sql.Stmt
 	closed    bool
 	preparing sync.WaitGroup
 }
 
-// stmt returns the prepared statement for q, or nil while it is not
-// prepared yet: the first use starts preparing it in the background and the
-// caller runs q unprepared. Preparing needs a connection of its own, and a
-// transaction that waited for one while holding its own could deadlock the
-// pool.
-func (d *DB) stmt(q string) *sql.Stmt {
-	d.stmtMu.Lock()
-	defer d.stmtMu.Unlock()
-	if st, ok := d.stmts[q]; ok || d.closed {
+// get returns the prepared statement of q, or nil when it is not (yet)
+// prepared.
+func (c *stmtCache) get(q string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.stmts[q]; ok || c.closed {
 		return st // nil while being prepared, or once closed
 	}
-	if d.stmts == nil {
-		d.stmts = map[string]*sql.Stmt{}
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
 	}
-	d.stmts[q] = nil
-	d.preparing.Add(1)
+	if !c.background {
+		st, err := c.db.Prepare(q)
+		if err != nil {
+			return nil // the query reports its own error
+		}
+		c.stmts[q] = st
+		return st
+	}
+	c.stmts[q] = nil
+	c.preparing.Add(1)
 	go func() {
-		defer d.preparing.Done()
-		st, err := d.db.Prepare(q)
-		d.stmtMu.Lock()
-		defer d.stmtMu.Unlock()
+		defer c.preparing.Done()
+		st, err := c.db.Prepare(q)
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		switch {
 		case err != nil:
-			delete(d.stmts, q) // tried again on next use; the query reports its own error
-		case d.closed:
+			delete(c.stmts, q) // tried again on next use
+		case c.closed:
 			st.Close()
 		default:
-			d.stmts[q] = st
+			c.stmts[q] = st
 		}
 	}()
 	return nil
 }
 
-// Open opens (creating if needed) the SQLite database at path and applies
-// pending migrations.
-func Open(ctx context.Context, path string) (*DB, error) {
-	q := url.Values{}
-	for _, p := range []string{"busy_timeout(30000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(ON)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
-	sdb, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
-	sdb.SetMaxOpenConns(8)
-	sdb.SetMaxIdleConns(8)
-	d := &DB{db: sdb}
-	if err := d.migrate(ctx); err != nil {
-		sdb.Close()
-		return nil, err
-	}
-	return d, nil
-}
-
-// SQL returns the underlying handle, for adapters that keep their own tables
-// in the same file (the sandbox ledger).
-func (d *DB) SQL() *sql.DB { return d.db }
-
-// Close closes the database.
-func (d *DB) Close() error {
-	d.stmtMu.Lock()
-	d.closed = true
-	d.stmtMu.Unlock()
-	d.preparing.Wait() // no statement is prepared, or a file touched, after Close
-	d.stmtMu.Lock()
-	for _, st := range d.stmts {
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.preparing.Wait() // no statement is prepared, or a file touched, after close
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.stmts {
 		if st != nil {
 			st.Close()
 		}
 	}
-	d.stmts = nil
-	d.stmtMu.Unlock()
-	return d.db.Close()
+	c.stmts = nil
+}
+
+// Options tune a database. The zero value is the default.
+type Options struct {
+	// MaxBatch bounds the units of work committed together (default 256).
+	MaxBatch int
+	// ReadConns is the size of the read pool (default 8).
+	ReadConns int
+}
+
+// Open opens (creating if needed) the SQLite database at path and applies
+// pending migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 256
+	}
+	if o.ReadConns <= 0 {
+		o.ReadConns = 8
+	}
+	dsn := func(pragmas ...string) string {
+		q := url.Values{}
+		for _, p := range pragmas {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate")
+		return "file:" + path + "?" + q.Encode()
+	}
+	// synchronous=FULL: a commit returns only once the WAL is synced, so an
+	// acknowledged change survives a power cut.
+	wdb, err := sql.Open("sqlite", dsn("busy_timeout(30000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)"))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(4)
+	wdb.SetMaxIdleConns(4)
+	d := &DB{db: wdb}
+	d.wstmts.db = wdb
+	d.w = newWriter(wdb, o.MaxBatch)
+	if err := d.migrate(ctx); err != nil {
+		d.w.stop()
+		wdb.Close()
+		return nil, err
+	}
+	rdb, err := sql.Open("sqlite", dsn("busy_timeout(30000)", "query_only(1)", "foreign_keys(ON)"))
+	if err != nil {
+		d.w.stop()
+		wdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(o.ReadConns)
+	rdb.SetMaxIdleConns(o.ReadConns)
+	d.ro = rdb
+	d.rstmts = stmtCache{db: rdb, background: true}
+	return d, nil
+}
+
+// SQL returns the write pool, for adapters that keep their own tables in the
+// same file.
+func (d *DB) SQL() *sql.DB { return d.db }
+
+// Close stops the writer (after the units already queued) and closes the
+// database.
+func (d *DB) Close() error {
+	d.w.stop()
+	d.wstmts.close()
+	d.rstmts.close()
+	err := d.ro.Close()
+	if werr := d.db.Close(); err == nil {
+		err = werr
+	}
+	return err
 }
 
 // Ping checks that the database answers.
 func (d *DB) Ping(ctx context.Context) error {
 	var one int
-	return d.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	return d.ro.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
-// WriteTx runs fn in a write transaction (BEGIN IMMEDIATE), committing when
-// fn returns nil.
+// WriteTx runs fn as one unit of work of the group-commit writer: in a
+// write transaction shared with the units queued beside it, rolled back
+// alone (to its savepoint) when fn returns an error. WriteTx returns once
+// the transaction is committed and synced, with fn's error or the
+// commit's. fn must not call WriteTx (the writer runs one unit at a time).
+// A unit whose ctx ends before it starts is not run.
 func (d *DB) WriteTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	d.writeMu.Lock()
-	defer d.writeMu.Unlock()
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return d.w.do(ctx, fn)
 }
+
+// Stats returns the writer's counters.
+func (d *DB) Stats() WriterStats { return d.w.snapshot() }
 
 func (d *DB) migrate(ctx context.Context) error {
 	return d.WriteTx(ctx, func(tx *sql.Tx) error {

@@ -6,47 +6,36 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/omnicart/omnicart/sandbox"
+	"github.com/omnicart/omnicart"
 )
 
-// Ledger is the sandbox issuer's double-entry ledger (sandbox.Ledger) in the
-// tables of migration 0002_ledger. It is safe for concurrent use: every Post
-// is one write transaction, and reads see committed state only.
+// Ledger is the sandbox issuer's double-entry ledger (omnicart.Ledger) in
+// the tables of migration 0002_ledger, each call its own transaction: every
+// Post is a unit of the group-commit writer, reads see committed state
+// only. Inside a Store transaction, Tx.Ledger gives the same ledger joined
+// to that transaction.
 type Ledger struct {
 	db *DB
 }
 
-var _ sandbox.Ledger = (*Ledger)(nil)
+var _ omnicart.Ledger = (*Ledger)(nil)
 
 // NewLedger returns the ledger kept in db.
 func NewLedger(db *DB) *Ledger { return &Ledger{db: db} }
 
 // Post applies j atomically unless a journal with its id was recorded
 // before, in which case it returns posted false and changes nothing. Errors
-// wrap sandbox.ErrInvalidJournal (malformed journal, balance overflow),
-// sandbox.ErrInsufficientFunds (an account that may not go negative would),
-// or the database's error; nothing is applied then.
-func (l *Ledger) Post(ctx context.Context, j sandbox.Journal) (posted bool, err error) {
+// wrap omnicart.ErrInvalidJournal (malformed journal, balance overflow),
+// omnicart.ErrInsufficientFunds (an account that may not go negative
+// would), or the database's error; nothing is applied then.
+func (l *Ledger) Post(ctx context.Context, j omnicart.Journal) (posted bool, err error) {
 	if err := j.Validate(); err != nil {
 		return false, err
 	}
 	err = l.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		var seq int64
-		err := tx.QueryRowContext(ctx, `SELECT seq FROM ledger_journals WHERE id = ?`, j.ID).Scan(&seq)
-		if err == nil {
-			return nil // already recorded
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("ledger: journal %s: %w", j.ID, err)
-		}
-		if err := applyNet(ctx, tx, j); err != nil {
-			return err
-		}
-		if err := record(ctx, tx, j); err != nil {
-			return err
-		}
-		posted = true
-		return nil
+		var err error
+		posted, err = postJournal(ctx, &txn{tx: tx, db: l.db, cache: &l.db.wstmts}, j)
+		return err
 	})
 	if err != nil {
 		return false, err
@@ -54,24 +43,112 @@ func (l *Ledger) Post(ctx context.Context, j sandbox.Journal) (posted bool, err 
 	return posted, nil
 }
 
+// Journal returns the journal recorded under id (see txLedger.Journal).
+func (l *Ledger) Journal(ctx context.Context, id string) (omnicart.Journal, error) {
+	return readJournal(ctx, l.db.reader(), id)
+}
+
+// Hold returns the hold of authorization ref, or an error wrapping
+// omnicart.ErrNoJournal.
+func (l *Ledger) Hold(ctx context.Context, ref string) (omnicart.Hold, error) {
+	return readHold(ctx, l.db.reader(), ref)
+}
+
+// Balance returns the balance of account in currency, 0 for an account
+// never posted to. Errors are the database's.
+func (l *Ledger) Balance(ctx context.Context, account, currency string) (int64, error) {
+	return readBalance(ctx, l.db.reader(), account, currency)
+}
+
+// Balances returns every account's balance, ordered by account then
+// currency, read in one statement so that the set is consistent. Errors are
+// the database's.
+func (l *Ledger) Balances(ctx context.Context) ([]omnicart.Balance, error) {
+	return readBalances(ctx, l.db.reader())
+}
+
+// txLedger is the ledger inside a Store transaction: what it posts commits
+// or rolls back with that transaction.
+type txLedger struct{ t *txn }
+
+// Ledger returns the sandbox ledger joined to the transaction.
+func (t *txn) Ledger() omnicart.Ledger { return txLedger{t} }
+
+func (l txLedger) Post(ctx context.Context, j omnicart.Journal) (bool, error) {
+	if err := j.Validate(); err != nil {
+		return false, err
+	}
+	ctx = context.WithoutCancel(ctx)
+	// A savepoint, so that a refused journal leaves nothing behind while
+	// the rest of the transaction goes on.
+	if _, err := l.t.tx.ExecContext(ctx, "SAVEPOINT ledger_post"); err != nil {
+		return false, fmt.Errorf("ledger: post %s: %w", j.ID, err)
+	}
+	posted, err := postJournal(ctx, l.t, j)
+	if err != nil {
+		if _, rerr := l.t.tx.ExecContext(ctx, "ROLLBACK TO ledger_post"); rerr != nil {
+			return false, fmt.Errorf("ledger: post %s: %w (rolling back: %v)", j.ID, err, rerr)
+		}
+	}
+	if _, rerr := l.t.tx.ExecContext(ctx, "RELEASE ledger_post"); rerr != nil && err == nil {
+		err = fmt.Errorf("ledger: post %s: %w", j.ID, rerr)
+	}
+	return posted, err
+}
+
+func (l txLedger) Journal(ctx context.Context, id string) (omnicart.Journal, error) {
+	return readJournal(ctx, l.t, id)
+}
+
+func (l txLedger) Hold(ctx context.Context, ref string) (omnicart.Hold, error) {
+	return readHold(ctx, l.t, ref)
+}
+
+func (l txLedger) Balance(ctx context.Context, account, currency string) (int64, error) {
+	return readBalance(ctx, l.t, account, currency)
+}
+
+func (l txLedger) Balances(ctx context.Context) ([]omnicart.Balance, error) {
+	return readBalances(ctx, l.t)
+}
+
+// postJournal applies j in q's transaction unless its id is recorded.
+func postJournal(ctx context.Context, q stmtRunner, j omnicart.Journal) (bool, error) {
+	var seq int64
+	err := q.queryRow(ctx, `SELECT seq FROM ledger_journals WHERE id = ?`, j.ID).Scan(&seq)
+	if err == nil {
+		return false, nil // already recorded
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("ledger: journal %s: %w", j.ID, err)
+	}
+	if err := applyNet(ctx, q, j); err != nil {
+		return false, err
+	}
+	if err := record(ctx, q, j); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // applyNet adds the net effect of j to the balances, creating accounts as
 // needed, after checking every new balance.
-func applyNet(ctx context.Context, tx *sql.Tx, j sandbox.Journal) error {
+func applyNet(ctx context.Context, q stmtRunner, j omnicart.Journal) error {
 	for _, e := range j.Net() {
 		var balance int64
-		err := tx.QueryRowContext(ctx, `SELECT balance FROM ledger_accounts WHERE account = ? AND currency = ?`,
+		err := q.queryRow(ctx, `SELECT balance FROM ledger_accounts WHERE account = ? AND currency = ?`,
 			e.Account, e.Currency).Scan(&balance)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("ledger: balance of %s: %w", e.Account, err)
 		}
-		next, err := sandbox.NewBalance(e.Account, e.Currency, balance, e.Amount)
+		next, err := omnicart.NewBalance(e.Account, e.Currency, balance, e.Amount)
 		if err != nil {
 			return fmt.Errorf("ledger: post %s: %w", j.ID, err)
 		}
-		if _, err := tx.ExecContext(ctx, `
+		if _, err := q.exec(ctx, `
 			INSERT INTO ledger_accounts(account, currency, balance, may_go_negative) VALUES (?, ?, ?, ?)
 			ON CONFLICT (account, currency) DO UPDATE SET balance = excluded.balance`,
-			e.Account, e.Currency, next, sandbox.MayGoNegative(e.Account)); err != nil {
+			e.Account, e.Currency, next, omnicart.MayGoNegative(e.Account)); err != nil {
 			return fmt.Errorf("ledger: update %s: %w", e.Account, err)
 		}
 	}
@@ -80,12 +157,12 @@ func applyNet(ctx context.Context, tx *sql.Tx, j sandbox.Journal) error {
 
 // record stores j, its entries and its hold. Accounts whose entries cancel
 // out within j get a row too, so that every entry names an account.
-func record(ctx context.Context, tx *sql.Tx, j sandbox.Journal) error {
+func record(ctx context.Context, q stmtRunner, j omnicart.Journal) error {
 	var refusal sql.NullString
 	if j.Refusal != "" {
 		refusal = sql.NullString{String: j.Refusal, Valid: true}
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO ledger_journals(id, kind, refusal) VALUES (?, ?, ?)`, j.ID, j.Kind, refusal)
+	res, err := q.exec(ctx, `INSERT INTO ledger_journals(id, kind, refusal) VALUES (?, ?, ?)`, j.ID, j.Kind, refusal)
 	if err != nil {
 		return fmt.Errorf("ledger: record %s: %w", j.ID, err)
 	}
@@ -93,20 +170,26 @@ func record(ctx context.Context, tx *sql.Tx, j sandbox.Journal) error {
 	if err != nil {
 		return fmt.Errorf("ledger: record %s: %w", j.ID, err)
 	}
+	net := map[[2]string]bool{}
+	for _, e := range j.Net() {
+		net[[2]string{e.Account, e.Currency}] = true
+	}
 	for n, e := range j.Entries {
-		if _, err := tx.ExecContext(ctx, `
+		if !net[[2]string{e.Account, e.Currency}] {
+			if _, err := q.exec(ctx, `
 			INSERT INTO ledger_accounts(account, currency, balance, may_go_negative) VALUES (?, ?, 0, ?)
 			ON CONFLICT (account, currency) DO NOTHING`,
-			e.Account, e.Currency, sandbox.MayGoNegative(e.Account)); err != nil {
-			return fmt.Errorf("ledger: account %s: %w", e.Account, err)
+				e.Account, e.Currency, omnicart.MayGoNegative(e.Account)); err != nil {
+				return fmt.Errorf("ledger: account %s: %w", e.Account, err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_entries(journal_seq, line, account, currency, amount) VALUES (?, ?, ?, ?, ?)`,
+		if _, err := q.exec(ctx, `INSERT INTO ledger_entries(journal_seq, line, account, currency, amount) VALUES (?, ?, ?, ?, ?)`,
 			seq, n, e.Account, e.Currency, e.Amount); err != nil {
 			return fmt.Errorf("ledger: record %s: %w", j.ID, err)
 		}
 	}
 	if h := j.Hold; h != nil {
-		if _, err := tx.ExecContext(ctx, `
+		if _, err := q.exec(ctx, `
 			INSERT INTO sandbox_authorizations(ref, card_account, currency, amount, brand, last4, fingerprint)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			h.Ref, h.CardAccount, h.Currency, h.Amount, h.Card.Brand, h.Card.Last4, h.Card.Fingerprint); err != nil {
@@ -116,71 +199,66 @@ func record(ctx context.Context, tx *sql.Tx, j sandbox.Journal) error {
 	return nil
 }
 
-// Journal returns the journal recorded under id, with its entries in the
-// order posted and its hold. It returns an error wrapping sandbox.ErrNotFound
-// when there is none.
-func (l *Ledger) Journal(ctx context.Context, id string) (sandbox.Journal, error) {
-	db := l.db.SQL()
+// readJournal returns the journal recorded under id, with its entries in
+// the order posted and its hold, or an error wrapping omnicart.ErrNoJournal.
+func readJournal(ctx context.Context, q stmtRunner, id string) (omnicart.Journal, error) {
 	var (
 		seq     int64
 		refusal sql.NullString
 	)
-	j := sandbox.Journal{ID: id}
-	err := db.QueryRowContext(ctx, `SELECT seq, kind, refusal FROM ledger_journals WHERE id = ?`, id).Scan(&seq, &j.Kind, &refusal)
+	j := omnicart.Journal{ID: id}
+	err := q.queryRow(ctx, `SELECT seq, kind, refusal FROM ledger_journals WHERE id = ?`, id).Scan(&seq, &j.Kind, &refusal)
 	if errors.Is(err, sql.ErrNoRows) {
-		return sandbox.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, sandbox.ErrNotFound)
+		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, omnicart.ErrNoJournal)
 	}
 	if err != nil {
-		return sandbox.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
+		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
 	}
 	j.Refusal = refusal.String
-	rows, err := db.QueryContext(ctx, `SELECT account, currency, amount FROM ledger_entries WHERE journal_seq = ? ORDER BY line`, seq)
+	rows, err := q.query(ctx, `SELECT account, currency, amount FROM ledger_entries WHERE journal_seq = ? ORDER BY line`, seq)
 	if err != nil {
-		return sandbox.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
+		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var e sandbox.Entry
+		var e omnicart.Entry
 		if err := rows.Scan(&e.Account, &e.Currency, &e.Amount); err != nil {
-			return sandbox.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
+			return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
 		}
 		j.Entries = append(j.Entries, e)
 	}
 	if err := rows.Err(); err != nil {
-		return sandbox.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
+		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
 	}
-	h, err := l.Hold(ctx, id)
+	rows.Close()
+	h, err := readHold(ctx, q, id)
 	switch {
 	case err == nil:
 		j.Hold = &h
-	case !errors.Is(err, sandbox.ErrNotFound):
-		return sandbox.Journal{}, err
+	case !errors.Is(err, omnicart.ErrNoJournal):
+		return omnicart.Journal{}, err
 	}
 	return j, nil
 }
 
-// Hold returns the hold of authorization ref, or an error wrapping
-// sandbox.ErrNotFound.
-func (l *Ledger) Hold(ctx context.Context, ref string) (sandbox.Hold, error) {
-	h := sandbox.Hold{Ref: ref}
-	err := l.db.SQL().QueryRowContext(ctx, `
+func readHold(ctx context.Context, q stmtRunner, ref string) (omnicart.Hold, error) {
+	h := omnicart.Hold{Ref: ref}
+	err := q.queryRow(ctx, `
 		SELECT card_account, currency, amount, brand, last4, fingerprint
 		FROM sandbox_authorizations WHERE ref = ?`, ref).
 		Scan(&h.CardAccount, &h.Currency, &h.Amount, &h.Card.Brand, &h.Card.Last4, &h.Card.Fingerprint)
 	if errors.Is(err, sql.ErrNoRows) {
-		return sandbox.Hold{}, fmt.Errorf("ledger: hold %q: %w", ref, sandbox.ErrNotFound)
+		return omnicart.Hold{}, fmt.Errorf("ledger: hold %q: %w", ref, omnicart.ErrNoJournal)
 	}
 	if err != nil {
-		return sandbox.Hold{}, fmt.Errorf("ledger: hold %q: %w", ref, err)
+		return omnicart.Hold{}, fmt.Errorf("ledger: hold %q: %w", ref, err)
 	}
 	return h, nil
 }
 
-// Balance returns the balance of account in currency, 0 for an account
-// never posted to. Errors are the database's.
-func (l *Ledger) Balance(ctx context.Context, account, currency string) (int64, error) {
+func readBalance(ctx context.Context, q stmtRunner, account, currency string) (int64, error) {
 	var b int64
-	err := l.db.SQL().QueryRowContext(ctx, `SELECT balance FROM ledger_accounts WHERE account = ? AND currency = ?`,
+	err := q.queryRow(ctx, `SELECT balance FROM ledger_accounts WHERE account = ? AND currency = ?`,
 		account, currency).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
@@ -191,18 +269,15 @@ func (l *Ledger) Balance(ctx context.Context, account, currency string) (int64, 
 	return b, nil
 }
 
-// Balances returns every account's balance, ordered by account then
-// currency, read in one statement so that the set is consistent. Errors are
-// the database's.
-func (l *Ledger) Balances(ctx context.Context) ([]sandbox.Balance, error) {
-	rows, err := l.db.SQL().QueryContext(ctx, `SELECT account, currency, balance FROM ledger_accounts ORDER BY account, currency`)
+func readBalances(ctx context.Context, q stmtRunner) ([]omnicart.Balance, error) {
+	rows, err := q.query(ctx, `SELECT account, currency, balance FROM ledger_accounts ORDER BY account, currency`)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: balances: %w", err)
 	}
 	defer rows.Close()
-	var out []sandbox.Balance
+	var out []omnicart.Balance
 	for rows.Next() {
-		var b sandbox.Balance
+		var b omnicart.Balance
 		if err := rows.Scan(&b.Account, &b.Currency, &b.Amount); err != nil {
 			return nil, fmt.Errorf("ledger: balances: %w", err)
 		}

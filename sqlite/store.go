@@ -22,48 +22,102 @@ func NewStore(db *DB) *Store { return &Store{DB: db} }
 
 var _ omnicart.Store = (*Store)(nil)
 
-// Tx runs fn in a write transaction.
+// Tx runs fn as one unit of the group-commit writer (see DB.WriteTx): it
+// returns once what fn did is committed and synced, or rolled back when fn
+// returns an error.
 func (s *Store) Tx(ctx context.Context, fn func(omnicart.Tx) error) error {
-	return s.WriteTx(ctx, func(tx *sql.Tx) error { return fn(&txn{tx: tx, db: s.DB}) })
+	return s.WriteTx(ctx, func(tx *sql.Tx) error { return fn(&txn{tx: tx, db: s.DB, cache: &s.wstmts}) })
 }
 
-// View runs fn in a read transaction.
+// View runs fn in a read transaction on the read-only pool: it sees a
+// consistent committed snapshot and never waits for the writer.
 func (s *Store) View(ctx context.Context, fn func(omnicart.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.ro.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(&txn{tx: tx, db: s.DB})
+	return fn(&txn{tx: tx, db: s.DB, cache: &s.rstmts, readOnly: true})
+}
+
+// stmtRunner runs statements, prepared once per connection and cached.
+type stmtRunner interface {
+	exec(ctx context.Context, q string, args ...any) (sql.Result, error)
+	query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	queryRow(ctx context.Context, q string, args ...any) *sql.Row
 }
 
 type txn struct {
-	tx *sql.Tx
-	db *DB
+	tx       *sql.Tx
+	db       *DB
+	cache    *stmtCache
+	readOnly bool
 }
 
 // exec, query and queryRow run a statement prepared once per connection
 // and cached (parsing SQL is a large share of a small transaction's cost),
-// or the plain query until it is prepared.
+// or the plain query until it is prepared. A write transaction is shared
+// by the units of a batch: a request's cancellation must not interrupt a
+// statement (SQLite would roll the whole transaction back), so its
+// statements run without it.
 func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if st := t.db.stmt(q); st != nil {
+	ctx = t.stmtCtx(ctx)
+	if st := t.cache.get(q); st != nil {
 		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
 	return t.tx.ExecContext(ctx, q, args...)
 }
 
 func (t *txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if st := t.db.stmt(q); st != nil {
+	ctx = t.stmtCtx(ctx)
+	if st := t.cache.get(q); st != nil {
 		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
 	return t.tx.QueryContext(ctx, q, args...)
 }
 
 func (t *txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	if st := t.db.stmt(q); st != nil {
+	ctx = t.stmtCtx(ctx)
+	if st := t.cache.get(q); st != nil {
 		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, q, args...)
+}
+
+func (t *txn) stmtCtx(ctx context.Context) context.Context {
+	if t.readOnly {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
+// pool runs single statements on the read-only pool.
+type pool struct {
+	db    *sql.DB
+	cache *stmtCache
+}
+
+func (d *DB) reader() pool { return pool{db: d.ro, cache: &d.rstmts} }
+
+func (p pool) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := p.cache.get(q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return p.db.ExecContext(ctx, q, args...)
+}
+
+func (p pool) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := p.cache.get(q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.db.QueryContext(ctx, q, args...)
+}
+
+func (p pool) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := p.cache.get(q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.db.QueryRowContext(ctx, q, args...)
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

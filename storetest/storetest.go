@@ -416,42 +416,76 @@ func testConcurrent(t *testing.T, s omnicart.Store) {
 
 func testIdempotency(t *testing.T, s omnicart.Store) {
 	ctx := context.Background()
-	claim := func(key string, hash string, now time.Time) (omnicart.IdempotentRecord, bool) {
+	put := func(key, hash string, at time.Time) error {
 		t.Helper()
+		return s.Tx(ctx, func(tx omnicart.Tx) error {
+			return tx.PutIdempotencyRecord(ctx, "m1", key, omnicart.IdempotentRecord{
+				RequestHash: []byte(hash), Method: "POST", Path: "/capture", Status: 200, Code: "000000",
+				Body: []byte("body-" + hash), CreatedAt: at,
+			}, at.Add(-omnicart.IdempotencyTTL))
+		})
+	}
+	get := func(key string) (omnicart.IdempotentRecord, error) {
 		var rec omnicart.IdempotentRecord
-		var ok bool
-		tx(t, s, func(tx omnicart.Tx) error {
+		err := s.View(ctx, func(tx omnicart.Tx) error {
 			var err error
-			rec, ok, err = tx.ClaimIdempotencyKey(ctx, "m1", key, []byte(hash), now, now.Add(-omnicart.IdempotencyStale))
+			rec, err = tx.IdempotencyRecord(ctx, "m1", key)
 			return err
 		})
-		return rec, ok
+		return rec, err
 	}
-	if _, ok := claim("k1", "h1", t0); !ok {
-		t.Fatalf("first claim refused")
+	if _, err := get("k1"); !errors.Is(err, omnicart.ErrNotFound) {
+		t.Fatalf("record of an unused key: %v", err)
 	}
-	if rec, ok := claim("k1", "h2", t0.Add(time.Second)); ok || rec.Done || string(rec.RequestHash) != "h1" {
-		t.Fatalf("second claim while running: %+v %v", rec, ok)
+	if err := put("k1", "h1", t0); err != nil {
+		t.Fatalf("first record: %v", err)
 	}
+	if err := put("k1", "h2", t0.Add(time.Hour)); !errors.Is(err, omnicart.ErrConflict) {
+		t.Fatalf("second record under a live key: %v, want ErrConflict", err)
+	}
+	rec, err := get("k1")
+	if err != nil || string(rec.RequestHash) != "h1" || rec.Status != 200 || rec.Code != "000000" ||
+		string(rec.Body) != "body-h1" || rec.Method != "POST" || rec.Path != "/capture" || !rec.CreatedAt.Equal(t0) {
+		t.Fatalf("stored record: %+v, %v", rec, err)
+	}
+	if err := put("k1", "h3", t0.Add(omnicart.IdempotencyTTL+time.Second)); err != nil {
+		t.Fatalf("a record older than the TTL must be replaceable: %v", err)
+	}
+	if rec, _ := get("k1"); string(rec.RequestHash) != "h3" {
+		t.Fatalf("replaced record: %+v", rec)
+	}
+	// Racing writers: exactly one wins a key.
+	const racers = 8
+	errs := make(chan error, racers)
+	for i := range racers {
+		go func() { errs <- put("race", fmt.Sprintf("h%d", i), t0) }()
+	}
+	won := 0
+	for range racers {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case !errors.Is(err, omnicart.ErrConflict):
+			t.Errorf("racing record: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d racing writers stored a record under one key, want 1", won)
+	}
+	// Pruning removes what expired, and only that.
+	if err := put("old", "h1", t0.Add(-2*omnicart.IdempotencyTTL)); err != nil {
+		t.Fatal(err)
+	}
+	var n int
 	tx(t, s, func(tx omnicart.Tx) error {
-		return tx.FinishIdempotencyKey(ctx, "m1", "k1", 201, []byte("body"), t0.Add(time.Second))
+		var err error
+		n, err = tx.PruneIdempotencyRecords(ctx, t0.Add(-omnicart.IdempotencyTTL), 100)
+		return err
 	})
-	if rec, ok := claim("k1", "h1", t0.Add(time.Hour)); ok || !rec.Done || rec.Status != 201 || string(rec.Body) != "body" {
-		t.Fatalf("claim after finish: %+v %v", rec, ok)
+	if _, err := get("old"); n != 1 || !errors.Is(err, omnicart.ErrNotFound) {
+		t.Errorf("prune: %d deleted, old record: %v", n, err)
 	}
-	if _, ok := claim("k1", "h3", t0.Add(omnicart.IdempotencyTTL+time.Second)); !ok {
-		t.Fatalf("a key older than the TTL must be reusable")
-	}
-	// A running key whose request died is taken again after it goes stale.
-	if _, ok := claim("k2", "h1", t0); !ok {
-		t.Fatal("claim k2")
-	}
-	if _, ok := claim("k2", "h1", t0.Add(omnicart.IdempotencyStale+time.Second)); !ok {
-		t.Fatalf("a stale running key was not reclaimed")
-	}
-	// Releasing (status 0) forgets the key.
-	tx(t, s, func(tx omnicart.Tx) error { return tx.FinishIdempotencyKey(ctx, "m1", "k2", 0, nil, t0) })
-	if _, ok := claim("k2", "h9", t0.Add(omnicart.IdempotencyStale+2*time.Second)); !ok {
-		t.Fatalf("a released key was not free")
+	if _, err := get("race"); err != nil {
+		t.Errorf("prune deleted a live record: %v", err)
 	}
 }

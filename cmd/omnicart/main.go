@@ -136,6 +136,11 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer) (*app, error) 
 		db.Close()
 		return nil, err
 	}
+	answerKey, err := loadKeyFile(path + ".key")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	issuer := sandbox.New(sqlite.NewLedger(db), fpKey)
 	clk := clock.Real{}
@@ -149,6 +154,7 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer) (*app, error) 
 		},
 		Now:       clk.Now,
 		KeyPepper: pepper,
+		AnswerKey: answerKey,
 		Log:       log,
 	}
 	return &app{db: db, service: svc, log: log, clock: clk}, nil

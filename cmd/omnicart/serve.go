@@ -69,10 +69,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	recoverCtx, stopRecover := context.WithCancel(context.Background())
 	callbacks, callbacksDone := startCallbacks(recoverCtx, a, cbCfg)
 	notifyDone := startNotify(recoverCtx, a, nfCfg, base)
+	metrics := httpapi.NewMetrics()
+	metrics.Store = func() httpapi.StoreStats { return httpapi.StoreStats(a.db.Stats()) }
 	srv := &http.Server{
 		Handler: (&httpapi.Server{Service: a.service, Log: a.log, PublicURL: base, Callbacks: callbacks, PublicOutbox: *publicOutbox || *demo,
-			Limit: &httpapi.RateLimiter{Rate: *rateLimit, Burst: 10 * *rateLimit},
-			Ready: func() bool { return !draining.Load() }}).Handler(),
+			Metrics: metrics,
+			Limit:   &httpapi.RateLimiter{Rate: *rateLimit, Burst: 10 * *rateLimit},
+			Ready:   func() bool { return !draining.Load() }}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -122,7 +125,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 }
 
 // recoverLoop settles money operations left unsettled by a crash, at start
-// and then every few seconds.
+// and then every few seconds, and deletes expired idempotency records.
 func recoverLoop(ctx context.Context, a *app) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
@@ -131,6 +134,9 @@ func recoverLoop(ctx context.Context, a *app) {
 			a.log.Error("recovering unsettled operations", "err", err)
 		} else if n > 0 {
 			a.log.Info("recovered unsettled operations", "count", n)
+		}
+		if _, err := a.service.PruneIdempotencyRecords(ctx, 1000); err != nil && ctx.Err() == nil {
+			a.log.Error("pruning expired idempotency records", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -211,7 +211,10 @@ func TestOwnAPI(t *testing.T) {
 		a.call(t, http.MethodPost, "/init", key, `{"cartId":"own-cart-bad-00002","currency":"ZZZ","debug":true,"items":[{"pegasus":{"amount":0}}]}`, 400, "123000")
 		a.call(t, http.MethodPost, "/init", "", initA, 401, "111000")
 		a.call(t, http.MethodPost, "/init", key, initA, 409, "124101")
-		a.call(t, http.MethodPost, "/init", key, initA+" ", 409, "124190", "Idempotency-Key", "own-init-1")
+		// The same JSON with other white space is the same request (replayed);
+		// another amount is another request.
+		a.call(t, http.MethodPost, "/init", key, initA+" \n", 201, "000000", "Idempotency-Key", "own-init-1")
+		a.call(t, http.MethodPost, "/init", key, strings.Replace(initA, `"amount":250`, `"amount":251`, 1), 409, "124190", "Idempotency-Key", "own-init-1")
 		a.call(t, http.MethodPost, "/init", statusOnly, initA, 405, "131000")
 		a.call(t, http.MethodPost, "/init", key, `{"cartId":"own-cart-big-00001","pad":"`+strings.Repeat("x", 1<<20)+`"}`, 413, "199003")
 	})
