@@ -13,8 +13,13 @@ type Store interface {
 	// are serializable with respect to carts: a cart loaded with LockCart
 	// cannot change until the transaction ends.
 	Tx(ctx context.Context, fn func(tx Tx) error) error
-	// View runs fn in a read-only transaction.
+	// View runs fn in a read-only transaction: its reads see one
+	// consistent snapshot.
 	View(ctx context.Context, fn func(tx Tx) error) error
+	// Read runs fn with reads that each see committed state, without a
+	// transaction around them (two reads may see different moments). It is
+	// for hot paths whose reads need no common snapshot; fn must not write.
+	Read(ctx context.Context, fn func(tx Tx) error) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

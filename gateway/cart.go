@@ -112,13 +112,10 @@ func (s *Service) Status(ctx context.Context, m *omnicart.Merchant, cartID strin
 	now := m.Now(s.Now())
 	var c *omnicart.Cart
 	if cartID != "" {
-		err := s.Store.View(ctx, func(tx omnicart.Tx) error {
-			fresh, err := tx.Merchant(ctx, m.ID)
-			if err != nil {
-				return err
-			}
-			m = fresh
-			now = fresh.Now(s.Now())
+		// m was read by authentication just before: its test clock is
+		// current.
+		err := s.Store.Read(ctx, func(tx omnicart.Tx) error {
+			var err error
 			c, err = tx.Cart(ctx, m.ID, cartID)
 			return err
 		})

@@ -74,7 +74,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*omnicart.Merch
 	}
 	var m *omnicart.Merchant
 	var k *omnicart.APIKey
-	err := s.Store.View(ctx, func(tx omnicart.Tx) error {
+	err := s.Store.Read(ctx, func(tx omnicart.Tx) error {
 		var err error
 		k, err = tx.APIKeyByHash(ctx, s.HashKey(raw))
 		if err != nil {

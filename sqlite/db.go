@@ -8,12 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"database/sql/driver"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 //go:embed migrations/*.sql
@@ -32,11 +33,19 @@ type DB struct {
 	// and statement preparations of the callback store.
 	db *sql.DB
 	// ro is the read-only pool.
-	ro *sql.DB
-	w  *writer
+	ro   *sql.DB
+	w    *writer
+	ckpt *checkpointer
 
 	wstmts stmtCache // prepared on the write pool, synchronously
 	rstmts stmtCache // prepared on the read pool, in the background
+
+	closeOnce sync.Once
+	closeErr  error
+
+	// merchants caches decoded merchant documents by id (see
+	// decodeMerchant).
+	merchants sync.Map
 }
 
 // stmtCache caches prepared statements of one pool by query text.
@@ -129,20 +138,13 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	if o.ReadConns <= 0 {
 		o.ReadConns = 8
 	}
-	dsn := func(pragmas ...string) string {
-		q := url.Values{}
-		for _, p := range pragmas {
-			q.Add("_pragma", p)
-		}
-		q.Set("_txlock", "immediate")
-		return "file:" + path + "?" + q.Encode()
-	}
+	// temp_store=MEMORY keeps the savepoints' statement journals in
+	// memory; checkpoints run from a background connection (checkpoint.go)
+	// rather than inside the writer's commits (wal_autocheckpoint=0).
 	// synchronous=FULL: a commit returns only once the WAL is synced, so an
 	// acknowledged change survives a power cut.
-	wdb, err := sql.Open("sqlite", dsn("busy_timeout(30000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)"))
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
+	wdb := openPool(path, "_txlock=immediate&_busy_timeout=30000&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_cache_size=-32768",
+		"PRAGMA temp_store=MEMORY", "PRAGMA wal_autocheckpoint=0")
 	wdb.SetMaxOpenConns(4)
 	wdb.SetMaxIdleConns(4)
 	d := &DB{db: wdb}
@@ -153,26 +155,56 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 		wdb.Close()
 		return nil, err
 	}
-	rdb, err := sql.Open("sqlite", dsn("busy_timeout(30000)", "query_only(1)", "foreign_keys(ON)"))
-	if err != nil {
-		d.w.stop()
-		wdb.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
+	rdb := openPool(path, "_busy_timeout=30000&_query_only=1&_foreign_keys=1")
 	rdb.SetMaxOpenConns(o.ReadConns)
 	rdb.SetMaxIdleConns(o.ReadConns)
 	d.ro = rdb
 	d.rstmts = stmtCache{db: rdb, background: true}
+	d.ckpt = startCheckpointer(wdb, d.w)
 	return d, nil
 }
+
+// openPool returns a pool of connections to the database file at path,
+// with the driver's DSN options and statements run on every new
+// connection.
+func openPool(path, options string, onConnect ...string) *sql.DB {
+	d := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		for _, q := range onConnect {
+			if _, err := c.Exec(q, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+	return sql.OpenDB(connector{driver: d, dsn: "file:" + path + "?" + options})
+}
+
+// connector opens connections with a driver value of our own (no global
+// driver registration).
+type connector struct {
+	driver *sqlite3.SQLiteDriver
+	dsn    string
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.driver.Open(c.dsn) }
+
+func (c connector) Driver() driver.Driver { return c.driver }
 
 // SQL returns the write pool, for adapters that keep their own tables in the
 // same file.
 func (d *DB) SQL() *sql.DB { return d.db }
 
 // Close stops the writer (after the units already queued) and closes the
-// database.
+// database. Closing again returns the first Close's result.
 func (d *DB) Close() error {
+	d.closeOnce.Do(func() { d.closeErr = d.close() })
+	return d.closeErr
+}
+
+func (d *DB) close() error {
+	if d.ckpt != nil {
+		d.ckpt.stop()
+	}
 	d.w.stop()
 	d.wstmts.close()
 	d.rstmts.close()

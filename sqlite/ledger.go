@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/omnicart/omnicart"
 )
@@ -112,79 +113,104 @@ func (l txLedger) Balances(ctx context.Context) ([]omnicart.Balance, error) {
 	return readBalances(ctx, l.t)
 }
 
-// postJournal applies j in q's transaction unless its id is recorded.
+// postJournal applies j in q's transaction unless its id is recorded. On
+// an error the caller rolls the transaction (or its savepoint) back: the
+// journal row may already be written.
 func postJournal(ctx context.Context, q stmtRunner, j omnicart.Journal) (bool, error) {
+	var refusal sql.NullString
+	if j.Refusal != "" {
+		refusal = sql.NullString{String: j.Refusal, Valid: true}
+	}
+	// The journal's id is unique: a journal recorded before makes this a
+	// no-op.
 	var seq int64
-	err := q.queryRow(ctx, `SELECT seq FROM ledger_journals WHERE id = ?`, j.ID).Scan(&seq)
-	if err == nil {
+	err := q.queryRow(ctx, `INSERT INTO ledger_journals(id, kind, refusal) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING seq`,
+		j.ID, j.Kind, refusal).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil // already recorded
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return false, fmt.Errorf("ledger: journal %s: %w", j.ID, err)
+	if err != nil {
+		return false, fmt.Errorf("ledger: record %s: %w", j.ID, err)
 	}
 	if err := applyNet(ctx, q, j); err != nil {
 		return false, err
 	}
-	if err := record(ctx, q, j); err != nil {
+	if err := record(ctx, q, j, seq); err != nil {
 		return false, err
 	}
 	return true, nil
 }
 
 // applyNet adds the net effect of j to the balances, creating accounts as
-// needed, after checking every new balance.
+// needed, after checking every new balance (omnicart.NewBalance): one
+// statement reads the balances, one writes them.
 func applyNet(ctx context.Context, q stmtRunner, j omnicart.Journal) error {
-	for _, e := range j.Net() {
-		var balance int64
-		err := q.queryRow(ctx, `SELECT balance FROM ledger_accounts WHERE account = ? AND currency = ?`,
-			e.Account, e.Currency).Scan(&balance)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("ledger: balance of %s: %w", e.Account, err)
+	net := j.Net()
+	if len(net) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 4*len(net))
+	for _, e := range net {
+		args = append(args, e.Account, e.Currency)
+	}
+	// OR of primary-key equalities: SQLite answers it with one index
+	// search each (a row-value IN over VALUES would scan the table).
+	rows, err := q.query(ctx, `SELECT account, currency, balance FROM ledger_accounts WHERE `+
+		strings.TrimSuffix(strings.Repeat("(account = ? AND currency = ?) OR ", len(net)), " OR "), args...)
+	if err != nil {
+		return fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
+	}
+	balances := make(map[[2]string]int64, len(net))
+	for rows.Next() {
+		var acc, cur string
+		var b int64
+		if err := rows.Scan(&acc, &cur, &b); err != nil {
+			rows.Close()
+			return fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
 		}
-		next, err := omnicart.NewBalance(e.Account, e.Currency, balance, e.Amount)
+		balances[[2]string{acc, cur}] = b
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
+	}
+	args = args[:0]
+	for _, e := range net {
+		next, err := omnicart.NewBalance(e.Account, e.Currency, balances[[2]string{e.Account, e.Currency}], e.Amount)
 		if err != nil {
 			return fmt.Errorf("ledger: post %s: %w", j.ID, err)
 		}
-		if _, err := q.exec(ctx, `
-			INSERT INTO ledger_accounts(account, currency, balance, may_go_negative) VALUES (?, ?, ?, ?)
-			ON CONFLICT (account, currency) DO UPDATE SET balance = excluded.balance`,
-			e.Account, e.Currency, next, omnicart.MayGoNegative(e.Account)); err != nil {
-			return fmt.Errorf("ledger: update %s: %w", e.Account, err)
-		}
+		args = append(args, e.Account, e.Currency, next, omnicart.MayGoNegative(e.Account))
+	}
+	if _, err := q.exec(ctx, `INSERT INTO ledger_accounts(account, currency, balance, may_go_negative) VALUES `+
+		placeholders(len(net), "(?, ?, ?, ?)")+` ON CONFLICT (account, currency) DO UPDATE SET balance = excluded.balance`, args...); err != nil {
+		return fmt.Errorf("ledger: update balances for %s: %w", j.ID, err)
 	}
 	return nil
 }
 
-// record stores j, its entries and its hold. Accounts whose entries cancel
-// out within j get a row too, so that every entry names an account.
-func record(ctx context.Context, q stmtRunner, j omnicart.Journal) error {
-	var refusal sql.NullString
-	if j.Refusal != "" {
-		refusal = sql.NullString{String: j.Refusal, Valid: true}
-	}
-	res, err := q.exec(ctx, `INSERT INTO ledger_journals(id, kind, refusal) VALUES (?, ?, ?)`, j.ID, j.Kind, refusal)
-	if err != nil {
-		return fmt.Errorf("ledger: record %s: %w", j.ID, err)
-	}
-	seq, err := res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("ledger: record %s: %w", j.ID, err)
-	}
-	net := map[[2]string]bool{}
-	for _, e := range j.Net() {
-		net[[2]string{e.Account, e.Currency}] = true
-	}
-	for n, e := range j.Entries {
-		if !net[[2]string{e.Account, e.Currency}] {
-			if _, err := q.exec(ctx, `
+// record stores the entries and hold of j, recorded as journal seq.
+// Accounts whose entries cancel out within j get a row too, so that every
+// entry names an account.
+func record(ctx context.Context, q stmtRunner, j omnicart.Journal, seq int64) error {
+	if len(j.Entries) > 0 {
+		net := map[[2]string]bool{}
+		for _, e := range j.Net() {
+			net[[2]string{e.Account, e.Currency}] = true
+		}
+		args := make([]any, 0, 5*len(j.Entries))
+		for n, e := range j.Entries {
+			if !net[[2]string{e.Account, e.Currency}] {
+				if _, err := q.exec(ctx, `
 			INSERT INTO ledger_accounts(account, currency, balance, may_go_negative) VALUES (?, ?, 0, ?)
 			ON CONFLICT (account, currency) DO NOTHING`,
-				e.Account, e.Currency, omnicart.MayGoNegative(e.Account)); err != nil {
-				return fmt.Errorf("ledger: account %s: %w", e.Account, err)
+					e.Account, e.Currency, omnicart.MayGoNegative(e.Account)); err != nil {
+					return fmt.Errorf("ledger: account %s: %w", e.Account, err)
+				}
 			}
+			args = append(args, seq, n, e.Account, e.Currency, e.Amount)
 		}
-		if _, err := q.exec(ctx, `INSERT INTO ledger_entries(journal_seq, line, account, currency, amount) VALUES (?, ?, ?, ?, ?)`,
-			seq, n, e.Account, e.Currency, e.Amount); err != nil {
+		if _, err := q.exec(ctx, `INSERT INTO ledger_entries(journal_seq, line, account, currency, amount) VALUES `+
+			placeholders(len(j.Entries), "(?, ?, ?, ?, ?)"), args...); err != nil {
 			return fmt.Errorf("ledger: record %s: %w", j.ID, err)
 		}
 	}
@@ -197,6 +223,11 @@ func record(ctx context.Context, q stmtRunner, j omnicart.Journal) error {
 		}
 	}
 	return nil
+}
+
+// placeholders repeats group n times, comma-separated.
+func placeholders(n int, group string) string {
+	return strings.TrimSuffix(strings.Repeat(group+", ", n), ", ")
 }
 
 // readJournal returns the journal recorded under id, with its entries in

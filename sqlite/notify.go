@@ -16,7 +16,7 @@ const notifyColumns = `id, merchant_id, cart_id, channel, recipient, pay_token, 
 	expires_at, sandbox, state, attempts, next_attempt_at, last_error, via, created_at, updated_at, sent_at`
 
 func (t *txn) EnqueueNotification(ctx context.Context, n *omnicart.Notification) error {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO notify_messages(merchant_id, cart_id, channel, recipient, pay_token,
+	res, err := t.exec(ctx, `INSERT INTO notify_messages(merchant_id, cart_id, channel, recipient, pay_token,
 		merchant_name, amount, currency, expires_at, sandbox, state, attempts, next_attempt_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)`,
 		n.MerchantID, n.CartID, n.Channel, n.Recipient, n.PayToken, n.MerchantName, n.Amount, n.Currency,
@@ -30,6 +30,9 @@ func (t *txn) EnqueueNotification(ctx context.Context, n *omnicart.Notification)
 }
 
 func (t *txn) Notifications(ctx context.Context, q omnicart.NotificationQuery) ([]omnicart.Notification, error) {
+	if t.tx == nil {
+		return listNotifications(ctx, t.db.ro, q)
+	}
 	return listNotifications(ctx, t.tx, q)
 }
 

@@ -40,6 +40,14 @@ func (s *Store) View(ctx context.Context, fn func(omnicart.Tx) error) error {
 	return fn(&txn{tx: tx, db: s.DB, cache: &s.rstmts, readOnly: true})
 }
 
+// Read runs fn with reads on the read-only pool, each statement on its own:
+// every read sees committed state, but two reads may see different
+// moments. It costs no transaction, for hot paths whose reads need no
+// common snapshot (authentication, a status).
+func (s *Store) Read(ctx context.Context, fn func(omnicart.Tx) error) error {
+	return fn(&txn{db: s.DB, cache: &s.rstmts, readOnly: true})
+}
+
 // stmtRunner runs statements, prepared once per connection and cached.
 type stmtRunner interface {
 	exec(ctx context.Context, q string, args ...any) (sql.Result, error)
@@ -52,6 +60,9 @@ type txn struct {
 	db       *DB
 	cache    *stmtCache
 	readOnly bool
+	// timerless marks the carts loaded in this transaction with no timer,
+	// whose saves need not touch item_timers while they still have none.
+	timerless map[int64]bool
 }
 
 // exec, query and queryRow run a statement prepared once per connection
@@ -59,9 +70,13 @@ type txn struct {
 // or the plain query until it is prepared. A write transaction is shared
 // by the units of a batch: a request's cancellation must not interrupt a
 // statement (SQLite would roll the whole transaction back), so its
-// statements run without it.
+// statements run without it. A txn without tx (Store.Read) runs each
+// statement on the read pool on its own.
 func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	ctx = t.stmtCtx(ctx)
+	if t.tx == nil {
+		return pool{db: t.db.ro, cache: t.cache}.exec(ctx, q, args...)
+	}
 	if st := t.cache.get(q); st != nil {
 		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
@@ -70,6 +85,9 @@ func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 
 func (t *txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	ctx = t.stmtCtx(ctx)
+	if t.tx == nil {
+		return pool{db: t.db.ro, cache: t.cache}.query(ctx, q, args...)
+	}
 	if st := t.cache.get(q); st != nil {
 		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
@@ -78,6 +96,9 @@ func (t *txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 
 func (t *txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	ctx = t.stmtCtx(ctx)
+	if t.tx == nil {
+		return pool{db: t.db.ro, cache: t.cache}.queryRow(ctx, q, args...)
+	}
 	if st := t.cache.get(q); st != nil {
 		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
@@ -151,12 +172,34 @@ func (t *txn) Merchant(ctx context.Context, id string) (*omnicart.Merchant, erro
 	if err != nil {
 		return nil, wrap("load merchant", err)
 	}
-	var m omnicart.Merchant
-	if err := json.Unmarshal([]byte(doc), &m); err != nil {
-		return nil, fmt.Errorf("decode merchant %s: %w", id, err)
+	m, err := t.db.decodeMerchant(id, doc)
+	if err != nil {
+		return nil, err
 	}
 	m.ClockOffset = time.Duration(offset) * time.Millisecond
 	return &m, nil
+}
+
+// parsedMerchant is a merchant document and its decoded value.
+type parsedMerchant struct {
+	doc string
+	m   omnicart.Merchant
+}
+
+// decodeMerchant decodes a merchant document, reusing the value decoded
+// from the same text last time (a merchant is read by every request; its
+// document rarely changes). Merchant holds only values, so the copy
+// returned shares nothing with the cache.
+func (d *DB) decodeMerchant(id, doc string) (omnicart.Merchant, error) {
+	if v, ok := d.merchants.Load(id); ok && v.(*parsedMerchant).doc == doc {
+		return v.(*parsedMerchant).m, nil
+	}
+	var m omnicart.Merchant
+	if err := json.Unmarshal([]byte(doc), &m); err != nil {
+		return m, fmt.Errorf("decode merchant %s: %w", id, err)
+	}
+	d.merchants.Store(id, &parsedMerchant{doc: doc, m: m})
+	return m, nil
 }
 
 func (t *txn) Merchants(ctx context.Context) ([]*omnicart.Merchant, error) {
@@ -319,6 +362,12 @@ func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte
 	if err != nil {
 		return err
 	}
+	if !t.readOnly {
+		if t.timerless == nil {
+			t.timerless = map[int64]bool{}
+		}
+		t.timerless[pk] = true // a new cart has no timer rows yet
+	}
 	return t.afterSave(ctx, pk, c)
 }
 
@@ -335,6 +384,12 @@ func (t *txn) loadCart(ctx context.Context, where string, args ...any) (*omnicar
 	var c omnicart.Cart
 	if err := json.Unmarshal([]byte(doc), &c); err != nil {
 		return nil, 0, fmt.Errorf("decode cart %d: %w", pk, err)
+	}
+	if !t.readOnly && !hasTimers(&c) {
+		if t.timerless == nil {
+			t.timerless = map[int64]bool{}
+		}
+		t.timerless[pk] = true
 	}
 	return &c, pk, nil
 }
@@ -385,6 +440,9 @@ func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
 			return wrap("save event", err)
 		}
 	}
+	if !hasTimers(c) && t.timerless[pk] {
+		return nil // no timer rows before, none now
+	}
 	if _, err := t.exec(ctx, `DELETE FROM item_timers WHERE cart_pk = ?`, pk); err != nil {
 		return wrap("clear timers", err)
 	}
@@ -406,6 +464,17 @@ func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
 		}
 	}
 	return nil
+}
+
+// hasTimers reports whether some item of c has a timer (and so, maybe, a
+// row in item_timers).
+func hasTimers(c *omnicart.Cart) bool {
+	for i := range c.Items {
+		if c.Items[i].Timer != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // dueMs is a deadline in milliseconds, or NULL for none.

@@ -30,10 +30,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	demo := fs.Bool("demo", envOr(getenv, "OMNICART_DEMO", "") == "true", "create a test-mode demo merchant if absent and print its key (env OMNICART_DEMO=true)")
 	rateLimit := fs.Float64("rate-limit", envFloat(getenv, "OMNICART_RATE_LIMIT", 0), "requests per second allowed to each API key on average, bursts of ten times that (env OMNICART_RATE_LIMIT; 0: no limit)")
 	publicOutbox := fs.Bool("public-outbox", envOr(getenv, "OMNICART_PUBLIC_OUTBOX", "") == "true", "serve /sandbox/outbox without an API key, listing every test-mode merchant's payment links (env OMNICART_PUBLIC_OUTBOX=true; on with --demo)")
+	debugListen := fs.String("debug-listen", getenv("OMNICART_DEBUG_LISTEN"), "address of a separate listener serving Go's profiler at /debug/pprof/ (env OMNICART_DEBUG_LISTEN; off when empty; never expose it publicly)")
 	cbConfig := callbackFlags(fs, getenv)
 	nfConfig := notifyFlags(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
+	}
+	if *debugListen != "" {
+		stop, err := serveDebug(*debugListen)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	nfCfg, err := nfConfig()
 	if err != nil {
