@@ -1,7 +1,10 @@
 // Package sqlite implements omnicart.Store, omnicart.CallbackStore
 // (Callbacks) and omnicart.NotificationQueue (NotifyQueue) on an embedded
-// SQLite database (modernc.org/sqlite, pure Go). The database runs in WAL
-// mode; writers take the write lock at BEGIN (BEGIN IMMEDIATE) and wait for
-// it with a busy timeout, so concurrent requests and operator commands on
-// the same file serialize instead of failing with "database is locked".
+// SQLite database (github.com/mattn/go-sqlite3). The database runs in WAL
+// mode with synchronous=FULL. A process writes through one group-commit
+// writer (writer.go): the units of work queued during a commit share the
+// next transaction (a savepoint each) and its single sync. Writers take the
+// write lock at BEGIN (BEGIN IMMEDIATE) and wait for it with a busy timeout,
+// so operator commands on the same file serialize instead of failing with
+// "database is locked". Reads run on a separate read-only pool.
 package sqlite
