@@ -236,9 +236,15 @@ func readJournal(ctx context.Context, q stmtRunner, id string) (omnicart.Journal
 	var (
 		seq     int64
 		refusal sql.NullString
+		card    sql.NullString
+		h       = omnicart.Hold{Ref: id}
 	)
 	j := omnicart.Journal{ID: id}
-	err := q.queryRow(ctx, `SELECT seq, kind, refusal FROM ledger_journals WHERE id = ?`, id).Scan(&seq, &j.Kind, &refusal)
+	// The journal and its hold, if any, in one statement.
+	err := q.queryRow(ctx, `SELECT j.seq, j.kind, j.refusal, a.card_account, a.currency, a.amount, a.brand, a.last4, a.fingerprint
+		FROM ledger_journals j LEFT JOIN sandbox_authorizations a ON a.ref = j.id WHERE j.id = ?`, id).
+		Scan(&seq, &j.Kind, &refusal, &card, nullString{&h.Currency}, nullInt{&h.Amount}, nullString{&h.Card.Brand},
+			nullString{&h.Card.Last4}, nullString{&h.Card.Fingerprint})
 	if errors.Is(err, sql.ErrNoRows) {
 		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, omnicart.ErrNoJournal)
 	}
@@ -246,6 +252,10 @@ func readJournal(ctx context.Context, q stmtRunner, id string) (omnicart.Journal
 		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
 	}
 	j.Refusal = refusal.String
+	if card.Valid {
+		h.CardAccount = card.String
+		j.Hold = &h
+	}
 	rows, err := q.query(ctx, `SELECT account, currency, amount FROM ledger_entries WHERE journal_seq = ? ORDER BY line`, seq)
 	if err != nil {
 		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
@@ -261,15 +271,31 @@ func readJournal(ctx context.Context, q stmtRunner, id string) (omnicart.Journal
 	if err := rows.Err(); err != nil {
 		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
 	}
-	rows.Close()
-	h, err := readHold(ctx, q, id)
-	switch {
-	case err == nil:
-		j.Hold = &h
-	case !errors.Is(err, omnicart.ErrNoJournal):
-		return omnicart.Journal{}, err
-	}
 	return j, nil
+}
+
+// nullString and nullInt scan a column that may be NULL (a LEFT JOIN that
+// found nothing) into a plain string or integer, leaving it unset then.
+type nullString struct{ p *string }
+
+func (n nullString) Scan(v any) error {
+	var s sql.NullString
+	if err := s.Scan(v); err != nil {
+		return err
+	}
+	*n.p = s.String
+	return nil
+}
+
+type nullInt struct{ p *int64 }
+
+func (n nullInt) Scan(v any) error {
+	var i sql.NullInt64
+	if err := i.Scan(v); err != nil {
+		return err
+	}
+	*n.p = i.Int64
+	return nil
 }
 
 func readHold(ctx context.Context, q stmtRunner, ref string) (omnicart.Hold, error) {

@@ -320,19 +320,29 @@ func (t *txn) PutCatalogItems(ctx context.Context, merchantID string, items []om
 }
 
 func (t *txn) CatalogItems(ctx context.Context, merchantID string, ids []string) ([]omnicart.CatalogItem, error) {
-	var out []omnicart.CatalogItem
-	for _, id := range ids {
-		var name string
-		err := t.queryRow(ctx, `SELECT display_name FROM catalog_items WHERE merchant_id = ? AND item_id = ?`, merchantID, id).Scan(&name)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return nil, wrap("load catalog item", err)
-		}
-		out = append(out, omnicart.CatalogItem{ItemID: id, DisplayName: name})
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	return out, nil
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, merchantID)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := t.query(ctx, `SELECT item_id, display_name FROM catalog_items WHERE merchant_id = ? AND item_id IN (`+
+		placeholders(len(ids), "?")+`)`, args...)
+	if err != nil {
+		return nil, wrap("load catalog items", err)
+	}
+	defer rows.Close()
+	var out []omnicart.CatalogItem
+	for rows.Next() {
+		var it omnicart.CatalogItem
+		if err := rows.Scan(&it.ItemID, &it.DisplayName); err != nil {
+			return nil, wrap("load catalog items", err)
+		}
+		out = append(out, it)
+	}
+	return out, wrap("load catalog items", rows.Err())
 }
 
 func (t *txn) CartExists(ctx context.Context, merchantID, cartID string) (bool, error) {
