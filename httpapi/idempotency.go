@@ -8,7 +8,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/gateway"
@@ -205,4 +207,43 @@ func printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// handleIdempotencyKey serves GET /idempotency-keys/{key}: what the calling
+// merchant's request under that key did — method, path, HTTP status, code,
+// when, and the answer it got — so a merchant can learn the outcome of a
+// request whose answer it lost. A key with no stored answer (never used,
+// expired after 24 h, or its request changed nothing before it reached a
+// use case) is 404 199001.
+func (s *Server) handleIdempotencyKey(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	key := strings.TrimPrefix(r.URL.Path, "/idempotency-keys/")
+	if unescaped, err := url.PathUnescape(key); err == nil {
+		key = unescaped
+	}
+	if key == "" || len(key) > 255 || !printable(key) {
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeInvalidFormat, Arg: "Idempotency-Key"}})
+		return
+	}
+	rec, found, err := s.Service.IdempotencyRecord(r.Context(), rc.merchant, key)
+	if err != nil {
+		s.fail(w, r, rc, err)
+		return
+	}
+	if !found {
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeNotFound}})
+		return
+	}
+	var response any = json.RawMessage(rec.Body)
+	if !json.Valid(rec.Body) {
+		response = string(rec.Body)
+	}
+	writeSuccess(w, rc, false, "", map[string]any{
+		"idempotencyKey": key,
+		"method":         rec.Method,
+		"path":           rec.Path,
+		"httpStatus":     rec.Status,
+		"code":           rec.Code,
+		"createdAt":      stamp(rec.CreatedAt),
+		"response":       response,
+	}, nil, false)
 }

@@ -104,7 +104,7 @@ func metricsRoute(path string) string {
 		"/healthz", "/readyz", "/codes", "/metrics", "/openapi.yaml", "/sandbox/clock", "/sandbox/outbox":
 		return path
 	}
-	for _, p := range [...]string{"/status", "/pay", "/deliveries", "/callbacks"} {
+	for _, p := range [...]string{"/status", "/pay", "/deliveries", "/callbacks", "/idempotency-keys"} {
 		if strings.HasPrefix(path, p+"/") {
 			return p
 		}

@@ -98,6 +98,15 @@ func (s *Server) newRouter() *router {
 		s.handlePay(w, r, rc, strings.TrimPrefix(r.URL.Path, "/pay/"))
 	})
 	handle("/deliveries/", "deliveries", s.handleDeliveries)
+	// Any key of the merchant may read what happened to its own requests.
+	handle("GET /idempotency-keys/{key...}", "idempotency-keys", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+		if s.authenticate(w, r, rc, func(*omnicart.Merchant, *omnicart.APIKey) bool { return true }) {
+			s.handleIdempotencyKey(w, r, rc)
+		}
+	})
+	handle("/idempotency-keys/", "idempotency-keys: wrong method", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+		s.authenticate(w, r, rc, func(*omnicart.Merchant, *omnicart.APIKey) bool { return false })
+	})
 	handle("/callbacks/", "callbacks", s.handleCallbacks)
 
 	for _, rt := range s.routes() {
