@@ -112,26 +112,29 @@ func (s *Service) AdvanceClock(ctx context.Context, m *omnicart.Merchant, d time
 	return m2.Now(s.Now()), nil
 }
 
-// RunScheduler fires due deadlines until ctx ends: it polls every interval
-// and, while work remains, immediately again. Errors are logged and retried.
+// RunScheduler fires due deadlines until ctx ends: it looks again interval
+// (on the service's Clock) after each look and, while work remains, at once.
+// Errors are logged and retried.
 func (s *Service) RunScheduler(ctx context.Context, interval time.Duration, batch int) {
-	t := time.NewTicker(interval)
+	t := s.clock().NewTimer(interval)
+	t.Stop() // armed only while the loop waits
 	defer t.Stop()
 	for {
 		n, err := s.FireDue(ctx, batch)
 		if err != nil && ctx.Err() == nil {
 			s.Log.ErrorContext(ctx, "firing due deadlines", "err", err)
 		}
+		if ctx.Err() != nil {
+			return
+		}
 		if n == batch && err == nil {
-			if ctx.Err() != nil {
-				return
-			}
 			continue
 		}
+		t.Reset(interval)
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/omnicart/omnicart"
 )
 
-// Service runs the use cases. All fields are required.
+// Service runs the use cases. All fields are required but Clock.
 type Service struct {
 	Store omnicart.Store
 	// Provider returns the provider that moves money for a merchant: the
@@ -23,6 +23,10 @@ type Service struct {
 	Provider func(m *omnicart.Merchant) (omnicart.Provider, error)
 	// Now reads the clock.
 	Now func() time.Time
+	// Clock runs the waits of RunScheduler and RunRecovery; nil means the
+	// system clock. It should tell the time Now tells (cmd sets Now to
+	// Clock.Now; tests share one clock.Fake between them).
+	Clock omnicart.Clock
 	// KeyPepper keys the hash under which API keys are stored.
 	KeyPepper []byte
 	// AnswerKey (32 bytes) seals the answers stored under Idempotency-Keys.

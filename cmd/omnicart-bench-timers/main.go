@@ -20,7 +20,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver, for the read-only look at the server's database
+
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/clock"
 	"github.com/omnicart/omnicart/gateway"
 	"github.com/omnicart/omnicart/sqlite"
 )
@@ -75,7 +78,8 @@ func run(n, burst, spread, spreadSecs, apiRate int, dir string) error {
 		return err
 	}
 	store := sqlite.NewStore(db)
-	svc := &gateway.Service{Store: store, Now: func() time.Time { return time.Now().UTC() }, KeyPepper: pepper,
+	clk := clock.Real{}
+	svc := &gateway.Service{Store: store, Now: clk.Now, Clock: clk, KeyPepper: pepper,
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Provider: func(*omnicart.Merchant) (omnicart.Provider, error) { return nil, gateway.ErrNoProvider }}
 	m, key, err := svc.CreateMerchant(ctx, gateway.NewMerchant{Name: "Bench", Mode: omnicart.ModeTest,
@@ -147,7 +151,7 @@ func run(n, burst, spread, spreadSecs, apiRate int, dir string) error {
 	}()
 
 	// Phase 3: the burst.
-	ro, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro&_pragma=busy_timeout(10000)")
+	ro, err := sql.Open("sqlite3", "file:"+dbPath+"?mode=ro&_busy_timeout=10000")
 	if err != nil {
 		return err
 	}

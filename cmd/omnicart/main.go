@@ -103,8 +103,8 @@ type app struct {
 	db      *sqlite.DB
 	service *gateway.Service
 	log     *slog.Logger
-	// clock is the one clock of the process: the service reads it, and the
-	// dispatchers read it and wait on it.
+	// clock is the one clock of the process: the service, its scheduler
+	// and recovery loops, and the dispatchers read it and wait on it.
 	clock omnicart.Clock
 }
 
@@ -153,6 +153,7 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer) (*app, error) 
 			return nil, gateway.ErrNoProvider
 		},
 		Now:       clk.Now,
+		Clock:     clk,
 		KeyPepper: pepper,
 		AnswerKey: answerKey,
 		Log:       log,

@@ -93,7 +93,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	recovered := make(chan struct{})
 	go func() {
 		defer close(recovered)
-		recoverLoop(recoverCtx, a)
+		a.service.RunRecovery(recoverCtx, gateway.RecoverEvery)
 	}()
 	scheduled := make(chan struct{})
 	go func() {
@@ -130,28 +130,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	a.log.Info("stopped")
 	return nil
-}
-
-// recoverLoop settles money operations left unsettled by a crash, at start
-// and then every few seconds, and deletes expired idempotency records.
-func recoverLoop(ctx context.Context, a *app) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		if n, err := a.service.Recover(ctx, gateway.RecoverAfter); err != nil && ctx.Err() == nil {
-			a.log.Error("recovering unsettled operations", "err", err)
-		} else if n > 0 {
-			a.log.Info("recovered unsettled operations", "count", n)
-		}
-		if _, err := a.service.PruneIdempotencyRecords(ctx, 1000); err != nil && ctx.Err() == nil {
-			a.log.Error("pruning expired idempotency records", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // demoItems are the itemIds of the OmniCart documentation's examples.
