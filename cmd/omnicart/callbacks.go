@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/omnicart/omnicart"
-	"github.com/omnicart/omnicart/sqlite"
 	"github.com/omnicart/omnicart/webhook"
 )
 
@@ -32,7 +31,7 @@ Event types: payment.status_changed, timer.status_changed, payment.auto_action_p
 // operator may register any http(s) URL; the server still refuses to connect
 // to private addresses unless started with --allow-private-callbacks.
 func callbackManager(a *app) *webhook.Manager {
-	return &webhook.Manager{Store: sqlite.NewCallbacks(a.db), Now: a.clock.Now, AllowPrivate: true}
+	return &webhook.Manager{Store: a.db.callbacks, Now: a.clock.Now, AllowPrivate: true}
 }
 
 // callbacksConfig is what `serve` needs to run callbacks.
@@ -45,7 +44,7 @@ type callbacksConfig struct {
 // ends, and returns the manager the management API uses and a channel
 // closed when the dispatcher has stopped.
 func startCallbacks(ctx context.Context, a *app, cfg callbacksConfig) (*webhook.Manager, <-chan struct{}) {
-	store := sqlite.NewCallbacks(a.db)
+	store := a.db.callbacks
 	if cfg.schedule == nil {
 		cfg.schedule = webhook.DefaultSchedule()
 	}

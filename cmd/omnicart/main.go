@@ -16,7 +16,6 @@ import (
 	"github.com/omnicart/omnicart/clock"
 	"github.com/omnicart/omnicart/gateway"
 	"github.com/omnicart/omnicart/sandbox"
-	"github.com/omnicart/omnicart/sqlite"
 )
 
 func main() {
@@ -100,7 +99,7 @@ func envOr(getenv func(string) string, key, def string) string {
 
 // app is the wired application: storage, sandbox issuer and use cases.
 type app struct {
-	db      *sqlite.DB
+	db      *engine
 	service *gateway.Service
 	log     *slog.Logger
 	// clock is the one clock of the process: the service, its scheduler
@@ -108,44 +107,34 @@ type app struct {
 	clock omnicart.Clock
 }
 
-func (a *app) Close() error { return a.db.Close() }
+func (a *app) Close() error { return a.db.close() }
 
 // openApp opens the database named by dbURL and wires the service.
 func openApp(ctx context.Context, dbURL string, logOut io.Writer) (*app, error) {
-	path, ok := strings.CutPrefix(dbURL, "sqlite:")
-	if !ok {
-		if strings.Contains(dbURL, "://") {
-			return nil, fmt.Errorf("database %q: only sqlite:PATH is supported in this version (PostgreSQL support is planned)", dbURL)
-		}
-		path = dbURL
-	}
-	if path == "" {
-		return nil, usageError{"--database: empty SQLite path"}
-	}
-	db, err := sqlite.Open(ctx, path)
+	db, err := openEngine(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}
-	pepper, err := db.Secret(ctx, "api_key_pepper")
+	pepper, err := db.secret(ctx, "api_key_pepper")
 	if err != nil {
-		db.Close()
+		db.close()
 		return nil, err
 	}
-	fpKey, err := db.Secret(ctx, "card_fingerprint_key")
+	fpKey, err := db.secret(ctx, "card_fingerprint_key")
 	if err != nil {
-		db.Close()
+		db.close()
 		return nil, err
 	}
-	answerKey, err := loadKeyFile(path + ".key")
+	answerKey, err := loadKeyFile(db.keyPath)
 	if err != nil {
-		db.Close()
+		db.close()
 		return nil, err
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	issuer := sandbox.New(sqlite.NewLedger(db), fpKey)
+	issuer := sandbox.New(db.ledger, fpKey)
 	clk := clock.Real{}
 	svc := &gateway.Service{
-		Store: sqlite.NewStore(db),
+		Store: db.store,
 		Provider: func(m *omnicart.Merchant) (omnicart.Provider, error) {
 			if m.Mode == omnicart.ModeTest {
 				return issuer, nil

@@ -10,7 +10,6 @@ import (
 
 	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/notify"
-	"github.com/omnicart/omnicart/sqlite"
 )
 
 // notifyConfig is how `serve` delivers payment links (paymentForm email, sms
@@ -86,7 +85,7 @@ func envDuration(getenv func(string) string, key string, def time.Duration) time
 // startNotify runs the payment-link dispatcher until ctx ends and returns a
 // channel closed when it has stopped.
 func startNotify(ctx context.Context, a *app, cfg notifyConfig, publicURL string) <-chan struct{} {
-	d := &notify.Dispatcher{Queue: sqlite.NewNotifyQueue(a.db), PublicURL: publicURL, Clock: a.clock,
+	d := &notify.Dispatcher{Queue: a.db.notify, PublicURL: publicURL, Clock: a.clock,
 		Log: a.log, MinBackoff: cfg.backoff}
 	channels := map[string]string{}
 	if cfg.email != nil {

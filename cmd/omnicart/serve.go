@@ -78,7 +78,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	callbacks, callbacksDone := startCallbacks(recoverCtx, a, cbCfg)
 	notifyDone := startNotify(recoverCtx, a, nfCfg, base)
 	metrics := httpapi.NewMetrics()
-	metrics.Store = func() httpapi.StoreStats { return httpapi.StoreStats(a.db.Stats()) }
+	metrics.Store = a.db.stats
 	srv := &http.Server{
 		Handler: (&httpapi.Server{Service: a.service, Log: a.log, PublicURL: base, Callbacks: callbacks, PublicOutbox: *publicOutbox || *demo,
 			Metrics: metrics,
@@ -163,7 +163,7 @@ func ensureDemo(ctx context.Context, a *app) (string, error) {
 	} else if err := a.service.AddItems(ctx, DemoMerchantID, demoItems()); err != nil {
 		return "", err
 	}
-	secret, err := a.db.Secret(ctx, "demo_key_seed")
+	secret, err := a.db.secret(ctx, "demo_key_seed")
 	if err != nil {
 		return "", err
 	}
