@@ -28,6 +28,17 @@ func LookupCurrency(code string) (Currency, bool) {
 	return Currency{Code: code, MinorUnits: n}, true
 }
 
+// LookupPayableCurrency returns the currency for a code a cart may be paid
+// in: every code LookupCurrency knows except XXX ("no currency involved") and
+// XTS ("reserved for testing"), which ISO 4217 defines as not being money.
+// Merchants who want a test payment use a real currency in test mode.
+func LookupPayableCurrency(code string) (Currency, bool) {
+	if code == "XXX" || code == "XTS" {
+		return Currency{}, false
+	}
+	return LookupCurrency(code)
+}
+
 // currencyMinorUnits is the ISO 4217 table. Each group is sorted
 // alphabetically; the compiler rejects a code listed twice.
 func currencyMinorUnits(code string) (int, bool) {

@@ -55,6 +55,25 @@ func TestLookupCurrencyKnown(t *testing.T) {
 	}
 }
 
+func TestLookupPayableCurrency(t *testing.T) {
+	for _, code := range []string{"XXX", "XTS", "xxx", "", "ABC"} {
+		if c, ok := LookupPayableCurrency(code); ok || c != (Currency{}) {
+			t.Errorf("LookupPayableCurrency(%q) = %+v, %v; want zero, false", code, c, ok)
+		}
+	}
+	// Every other List One code is payable, with its minor units.
+	for _, f := range strings.Fields(iso4217ListOne) {
+		code, _, _ := strings.Cut(f, ":")
+		if code == "XXX" || code == "XTS" {
+			continue
+		}
+		want, _ := LookupCurrency(code)
+		if c, ok := LookupPayableCurrency(code); !ok || c != want {
+			t.Errorf("LookupPayableCurrency(%q) = %+v, %v; want %+v, true", code, c, ok, want)
+		}
+	}
+}
+
 func TestLookupCurrencyRejects(t *testing.T) {
 	for _, code := range []string{
 		"usd", "Usd", "uSD", "US", "USDX", "", "ABC", " USD", "USD ", "U D",

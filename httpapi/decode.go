@@ -255,8 +255,21 @@ func (r *reader) filterBox(root *jsontree.Value) omnicart.Filter {
 		return f
 	}
 	a = a.sub("filterBox")
-	f.Tags = r.stringList(a, v, "tags", omnicart.ValidTag)
-	f.ItemIDs = r.stringList(a, v, "itemIds", omnicart.ValidItemID)
+	f.Tags = r.filterList(a, v, "tags", omnicart.ValidTag)
+	f.ItemIDs = r.filterList(a, v, "itemIds", omnicart.ValidItemID)
 	f.TimerEnabled = r.boolean(a, v, "timerEnabled")
 	return f
+}
+
+// filterList reads a filter list of filterBox. An empty list is refused like
+// an empty list in the status query (?itemIds=): 122001 naming the field. An
+// empty list selects nothing, and reading it as "no filter" would act on the
+// whole cart.
+func (r *reader) filterList(a at, obj *jsontree.Value, key string, valid func(string) bool) []string {
+	list := r.stringList(a, obj, key, valid)
+	if list != nil && len(list) == 0 {
+		r.format(a, key)
+		return nil
+	}
+	return list
 }

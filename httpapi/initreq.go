@@ -43,10 +43,18 @@ func (r *reader) paymentFields(a at, obj *jsontree.Value, l *omnicart.Level) {
 	}
 }
 
+// timerBlock records where a level gave a well-formed timer block, so that a
+// block no enabled timer uses can be refused (checkTimerBlocks).
+type timerBlock struct {
+	given     bool // a timer object was given
+	enableBad bool // enableTimer was given but malformed (already reported)
+	a         at   // where the level is
+}
+
 // level reads the settings of a cart, tag or item object: payment settings
 // in paymentBox or directly on the object (both equal if both given), and
 // timer settings.
-func (r *reader) level(a at, obj *jsontree.Value) omnicart.Level {
+func (r *reader) level(a at, obj *jsontree.Value) (omnicart.Level, timerBlock) {
 	var direct, boxed omnicart.Level
 	r.paymentFields(a, obj, &direct)
 	if pb := obj.Get("paymentBox"); pb != nil && r.object(a, "paymentBox", pb, paymentKeys()...) {
@@ -59,7 +67,9 @@ func (r *reader) level(a at, obj *jsontree.Value) omnicart.Level {
 	l.AutoAction = sameAction(r, a, direct.AutoAction, boxed.AutoAction)
 	l.WindowSecs = sameInt(r, a, "captureSettings.value", direct.WindowSecs, boxed.WindowSecs)
 	l.EnableTimer = r.boolean(a, obj, "enableTimer")
+	tb := timerBlock{a: a, enableBad: obj.Get("enableTimer") != nil && l.EnableTimer == nil}
 	if t := obj.Get("timer"); t != nil && r.object(a, "timer", t, "triggerEvent", "value") {
+		tb.given = true
 		ta := a.sub("timer")
 		if tv := t.Get("triggerEvent"); tv != nil && tv.Kind == jsontree.Null {
 			m := omnicart.TriggerManual
@@ -69,7 +79,7 @@ func (r *reader) level(a at, obj *jsontree.Value) omnicart.Level {
 		}
 		l.TimerValue = r.integer(ta, t, "value", 0, omnicart.MaxAmount)
 	}
-	return l
+	return l, tb
 }
 
 func (r *reader) same(a at, key string, x, y *omnicart.AmountMode) *omnicart.AmountMode {
@@ -142,7 +152,7 @@ func parseInit(root *jsontree.Value) (*omnicart.InitSpec, *reader) {
 	case cur.Kind != jsontree.String:
 		r.sp.Add(omnicart.StageCurrency, omnicart.Problem{Code: omnicart.CodeInvalidFormat, Arg: "currency"})
 	default:
-		if _, ok := omnicart.LookupCurrency(cur.Text); !ok {
+		if _, ok := omnicart.LookupPayableCurrency(cur.Text); !ok {
 			r.sp.Add(omnicart.StageCurrency, omnicart.Problem{Code: omnicart.CodeUnknownCurrency})
 		} else {
 			spec.Currency = cur.Text
@@ -156,28 +166,33 @@ func parseInit(root *jsontree.Value) (*omnicart.InitSpec, *reader) {
 		}
 	}
 	spec.CartExpiry = r.integer(root0, root, "cartExpiry", 60, 30*24*3600)
+	var cartTimer timerBlock
+	var tagTimers, itemTimers []timerBlock
 	if sc := root.Get("scope"); sc != nil && r.object(root0, "scope", sc, "cart", "tags") {
 		sa := root0.sub("scope")
 		if c := sc.Get("cart"); c != nil && r.object(sa, "cart", c, keysWith(levelKeys())...) {
-			spec.Cart = r.level(sa.sub("cart"), c)
+			spec.Cart, cartTimer = r.level(sa.sub("cart"), c)
 		}
-		spec.Tags = r.scopeTags(sa, sc)
+		spec.Tags, tagTimers = r.scopeTags(sa, sc)
 	}
-	spec.Items = r.initItems(root)
+	spec.Items, itemTimers = r.initItems(root)
+	r.checkTimerBlocks(spec, cartTimer, tagTimers, itemTimers)
 	spec.PaymentForm = r.paymentForm(root0, root)
 	return spec, r
 }
 
-func (r *reader) scopeTags(sa at, sc *jsontree.Value) []omnicart.TagSpec {
+// scopeTags reads scope.tags; the timer blocks are parallel to the tags.
+func (r *reader) scopeTags(sa at, sc *jsontree.Value) ([]omnicart.TagSpec, []timerBlock) {
 	tv := sc.Get("tags")
 	if tv == nil {
-		return nil
+		return nil, nil
 	}
 	if tv.Kind != jsontree.Array {
 		r.format(sa, "tags")
-		return nil
+		return nil, nil
 	}
 	var tags []omnicart.TagSpec
+	var timers []timerBlock
 	for _, el := range tv.Items {
 		if el.Kind != jsontree.Object {
 			r.format(sa, "tags")
@@ -200,27 +215,31 @@ func (r *reader) scopeTags(sa at, sc *jsontree.Value) []omnicart.TagSpec {
 			if !r.object(ta, m.Key, m.Value, keysWith(levelKeys())...) {
 				continue
 			}
-			tags = append(tags, omnicart.TagSpec{Name: m.Key, Level: r.level(ta.sub(m.Key), m.Value)})
+			l, tb := r.level(ta.sub(m.Key), m.Value)
+			tags = append(tags, omnicart.TagSpec{Name: m.Key, Level: l})
+			timers = append(timers, tb)
 		}
 	}
-	return tags
+	return tags, timers
 }
 
-func (r *reader) initItems(root *jsontree.Value) []omnicart.ItemSpec {
+// initItems reads items; the timer blocks are parallel to the items.
+func (r *reader) initItems(root *jsontree.Value) ([]omnicart.ItemSpec, []timerBlock) {
 	a := at{stage: omnicart.StageValues}
 	iv := root.Get("items")
 	switch {
 	case iv == nil:
 		r.format(a, "items")
-		return nil
+		return nil, nil
 	case iv.Kind != jsontree.Array:
 		r.format(a, "items")
-		return nil
+		return nil, nil
 	case len(iv.Items) == 0:
 		r.value(a, "items")
-		return nil
+		return nil, nil
 	}
 	var items []omnicart.ItemSpec
+	var timers []timerBlock
 	seen := map[string]bool{}
 	for _, el := range iv.Items {
 		if el.Kind != jsontree.Object || len(el.Members) == 0 {
@@ -258,11 +277,61 @@ func (r *reader) initItems(root *jsontree.Value) []omnicart.ItemSpec {
 				r.format(ia, "amount")
 			}
 			is.Quantity = r.decimal(ia, obj, "quantity")
-			is.Level = r.level(ia, obj)
+			var tb timerBlock
+			is.Level, tb = r.level(ia, obj)
 			items = append(items, is)
+			timers = append(timers, tb)
 		}
 	}
-	return items
+	return items, timers
+}
+
+// checkTimerBlocks refuses timer blocks that no timer would use, so that a
+// merchant never believes a timer exists when none does: a timer block next
+// to "enableTimer": false, and a timer block without enableTimer that no item
+// inheriting from it enables (an item's timer is enabled by its own
+// enableTimer, else its tag's, else the cart's). The block is named as
+// written: 123003 scope.cart.timer / scope.tags.<tag>.timer has invalid
+// value, 123002 timer has invalid value for item(s) [...].
+func (r *reader) checkTimerBlocks(spec *omnicart.InitSpec, cart timerBlock, tags, items []timerBlock) {
+	tagLevels := make(map[string]*omnicart.Level, len(spec.Tags))
+	for i := range spec.Tags {
+		tagLevels[spec.Tags[i].Name] = &spec.Tags[i].Level
+	}
+	enabled := make([]bool, len(spec.Items))
+	for i := range spec.Items {
+		enabled[i] = omnicart.Resolve(&spec.Items[i], tagLevels[spec.Items[i].Tag], &spec.Cart).EnableTimer
+	}
+	// unused reports whether the block of level l is refused; reaches says
+	// whether item i inherits from l.
+	unused := func(tb timerBlock, l *omnicart.Level, reaches func(i int) bool) bool {
+		if !tb.given || tb.enableBad {
+			return false
+		}
+		if l.EnableTimer != nil {
+			return !*l.EnableTimer
+		}
+		for i := range spec.Items {
+			if enabled[i] && reaches(i) {
+				return false
+			}
+		}
+		return true
+	}
+	if unused(cart, &spec.Cart, func(int) bool { return true }) {
+		r.value(cart.a, "timer")
+	}
+	for k := range spec.Tags {
+		name := spec.Tags[k].Name
+		if unused(tags[k], &spec.Tags[k].Level, func(i int) bool { return spec.Items[i].Tag == name }) {
+			r.value(tags[k].a, "timer")
+		}
+	}
+	for k := range spec.Items {
+		if unused(items[k], &spec.Items[k].Level, func(i int) bool { return i == k }) {
+			r.value(items[k].a, "timer")
+		}
+	}
 }
 
 func (r *reader) paymentForm(a at, root *jsontree.Value) omnicart.PaymentForm {

@@ -140,6 +140,11 @@ func (r *reader) modifyItems(ba at, iv *jsontree.Value) []omnicart.ModifyItem {
 			}
 			mi.Timer = r.timerChange(ia, obj)
 			mi.EnableTimer = r.boolean(ia, obj, "enableTimer")
+			if mi.EnableTimer != nil && !*mi.EnableTimer && mi.Timer != nil {
+				// "enableTimer": false removes the timer: a modifyTimer
+				// next to it would be silently dropped.
+				r.value(ia, "modifyTimer")
+			}
 			items = append(items, mi)
 		}
 	}

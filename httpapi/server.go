@@ -182,7 +182,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 
 type codeDoc struct {
 	Code       omnicart.Code `json:"code"`
-	HTTPStatus int           `json:"httpStatus"`
+	HTTPStatus *int          `json:"httpStatus"` // null: no status of its own
 	Message    string        `json:"message"`
 	Meaning    string        `json:"meaning"`
 }
@@ -195,10 +195,13 @@ func (s *Server) handleCodes(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	var out []codeDoc
 	for _, e := range omnicart.Catalog() {
 		st := httpStatus(e.Code, false)
+		doc := codeDoc{Code: e.Code, HTTPStatus: &st, Message: e.Template, Meaning: e.Meaning}
 		if strings.HasPrefix(string(e.Code), "101") {
-			st = 0 // only ever listed in debug
+			// Only ever listed in the debug of a failed answer, whose
+			// status is its main error's (400, 409, ...): none of its own.
+			doc.HTTPStatus = nil
 		}
-		out = append(out, codeDoc{Code: e.Code, HTTPStatus: st, Message: e.Template, Meaning: e.Meaning})
+		out = append(out, doc)
 	}
 	writeSuccess(w, rc, false, "", map[string]any{"codes": out}, nil, false)
 }
