@@ -125,11 +125,6 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer) (*app, error) 
 		db.close()
 		return nil, err
 	}
-	answerKey, err := loadKeyFile(db.keyPath)
-	if err != nil {
-		db.close()
-		return nil, err
-	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	issuer := sandbox.New(db.ledger, fpKey)
 	clk := clock.Real{}
@@ -144,7 +139,6 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer) (*app, error) 
 		Now:       clk.Now,
 		Clock:     clk,
 		KeyPepper: pepper,
-		AnswerKey: answerKey,
 		Log:       log,
 	}
 	return &app{db: db, service: svc, log: log, clock: clk}, nil

@@ -30,6 +30,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	demo := fs.Bool("demo", envOr(getenv, "OMNICART_DEMO", "") == "true", "create a test-mode demo merchant if absent and print its key (env OMNICART_DEMO=true)")
 	rateLimit := fs.Float64("rate-limit", envFloat(getenv, "OMNICART_RATE_LIMIT", 0), "requests per second allowed to each API key on average, bursts of ten times that (env OMNICART_RATE_LIMIT; 0: no limit)")
 	publicOutbox := fs.Bool("public-outbox", envOr(getenv, "OMNICART_PUBLIC_OUTBOX", "") == "true", "serve /sandbox/outbox without an API key, listing every test-mode merchant's payment links (env OMNICART_PUBLIC_OUTBOX=true; on with --demo)")
+	answerKeyFile := fs.String("answer-key-file", getenv("OMNICART_ANSWER_KEY_FILE"), "file holding the key that seals stored idempotent answers, created (mode 0600) if missing (env OMNICART_ANSWER_KEY_FILE; default: beside the SQLite database, or ./omnicart-answers.key); every node on one database must use the same key")
 	debugListen := fs.String("debug-listen", getenv("OMNICART_DEBUG_LISTEN"), "address of a separate listener serving Go's profiler at /debug/pprof/ (env OMNICART_DEBUG_LISTEN; off when empty; never expose it publicly)")
 	cbConfig := callbackFlags(fs, getenv)
 	nfConfig := notifyFlags(fs, getenv)
@@ -56,6 +57,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	defer a.Close()
+	keyPath := *answerKeyFile
+	if keyPath == "" {
+		keyPath = a.db.keyPath
+	}
+	if keyPath == "" {
+		keyPath = "omnicart-answers.key"
+	}
+	if a.service.AnswerKey, err = loadKeyFile(keyPath); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
