@@ -158,6 +158,19 @@ func (it *Item) HasReached(s Status) bool {
 	return false
 }
 
+// warnAt is when the auto-action warning of the item's capture window is
+// due: lead before the window runs out, but never before the window
+// started (the authorization), so that a window shorter than the lead is
+// announced when it opens, not at a time before the payment that opened
+// it. CaptureDueAt must be set.
+func (it *Item) warnAt(lead time.Duration) time.Time {
+	window := time.Duration(it.Capture.WindowSecs) * time.Second
+	if window < 0 {
+		window = 0
+	}
+	return it.CaptureDueAt.Add(-min(lead, window))
+}
+
 // Change is one item's status transition, as reported in events.
 type Change struct {
 	ItemID string `json:"itemId"`
@@ -204,6 +217,9 @@ type Cart struct {
 	Challenge *PendingChallenge `json:"challenge,omitempty"`
 	// Sequence is the number of events the cart has produced.
 	Sequence int64 `json:"sequence"`
+	// LastEventAt is the time of the cart's latest event: event times
+	// never run backwards within a cart's sequence.
+	LastEventAt time.Time `json:"lastEventAt,omitzero"`
 
 	events []Event
 }
@@ -245,7 +261,16 @@ func (c *Cart) TakeEvents() []Event {
 	return ev
 }
 
+// emit records an event. Its time is when it happened (the moment a
+// deadline fired or a request ran), but never earlier than the cart's
+// previous event: an outcome applied late (a remote operation settled at
+// the deadline that started it) or a clock that stepped back does not
+// date an event before one that precedes it in the sequence.
 func (c *Cart) emit(e Event) {
+	if e.At.Before(c.LastEventAt) {
+		e.At = c.LastEventAt
+	}
+	c.LastEventAt = e.At
 	c.Sequence++
 	e.Sequence = c.Sequence
 	e.CartID = c.ID
@@ -352,7 +377,8 @@ func sortedKeys(m map[int][]Status) []int {
 
 // NextDeadline is the earliest moment something is due on the cart: cart
 // expiry while items wait for payment, a capture window or its warning
-// (lead before it), or a running timer's end. Items with an operation in
+// (lead before it, or when the window opened if it is shorter than lead),
+// or a running timer's end. Items with an operation in
 // flight are skipped: their deadline comes back when it settles.
 func (c *Cart) NextDeadline(lead time.Duration) (time.Time, bool) {
 	var next time.Time
@@ -369,7 +395,7 @@ func (c *Cart) NextDeadline(lead time.Duration) (time.Time, bool) {
 			}
 			if it.Status == StatusAuthorized && !it.CaptureDueAt.IsZero() {
 				if !it.Warned {
-					consider(it.CaptureDueAt.Add(-lead))
+					consider(it.warnAt(lead))
 				}
 				consider(it.CaptureDueAt)
 			}

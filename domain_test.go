@@ -789,3 +789,287 @@ func TestStagedProblemsOrdered(t *testing.T) {
 		}
 	})
 }
+
+// dtEdgeMerchant is a merchant whose capture window range is lo–hi seconds.
+func dtEdgeMerchant(lo, hi int64) *Merchant {
+	pv := DefaultPrivileges()
+	pv.CaptureMinSecs, pv.CaptureMaxSecs = lo, hi
+	return &Merchant{ID: "m1", CartExpirySecs: 7200, Privileges: pv}
+}
+
+// TestCaptureWindowDefaultFitsMerchant: an item that sets no capture window
+// gets 172800 s clamped into its merchant's range, so that a plain /init
+// works for every merchant and an error only ever names a window the
+// request sent.
+func TestCaptureWindowDefaultFitsMerchant(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ lo, hi, want int64 }{
+		{600, 604800, 172800},    // the default range
+		{3600, 7200, 7200},       // below the default: its maximum
+		{259200, 604800, 259200}, // above the default: its minimum
+		{0, 0, 172800},           // no range set: open
+		{172800, 172800, 172800},
+	} {
+		m := dtEdgeMerchant(tc.lo, tc.hi)
+		if got := m.CaptureWindowDefault(); got != tc.want {
+			t.Errorf("range %d-%d: default window %d, want %d", tc.lo, tc.hi, got, tc.want)
+		}
+	}
+
+	m := dtEdgeMerchant(3600, 7200)
+	newCart := func(t *testing.T, cart Level, items ...ItemSpec) (*Cart, []string) {
+		t.Helper()
+		var sp StagedProblems
+		c := NewCart(&InitSpec{CartID: "cart-window1", Currency: "EUR", Cart: cart, Items: items}, m, dtT0, &sp)
+		return c, dtCodes(sp.Ordered())
+	}
+	t.Run("no captureSettings", func(t *testing.T) {
+		t.Parallel()
+		c, codes := newCart(t, Level{}, ItemSpec{ID: "pegasus", Amount: 250}, ItemSpec{ID: "naga", Amount: 5, Level: Level{Capture: dtPtr(true)}})
+		if c == nil || len(codes) != 0 {
+			t.Fatalf("plain init refused: %q", codes)
+		}
+		for _, it := range c.Items {
+			if it.Capture.WindowSecs != 7200 || !it.Capture.TwoStep || it.Capture.AutoAction != AutoCancel {
+				t.Errorf("%s: capture settings %+v, want two-step, cancel, 7200 s", it.ID, it.Capture)
+			}
+		}
+	})
+	t.Run("autoAction without a value", func(t *testing.T) {
+		t.Parallel()
+		c, codes := newCart(t, Level{AutoAction: dtPtr(AutoComplete)}, ItemSpec{ID: "pegasus", Amount: 250})
+		if c == nil || len(codes) != 0 || c.Items[0].Capture.WindowSecs != 7200 {
+			t.Fatalf("cart %v, problems %q", c, codes)
+		}
+	})
+	t.Run("a window in range is kept", func(t *testing.T) {
+		t.Parallel()
+		c, codes := newCart(t, Level{}, ItemSpec{ID: "pegasus", Amount: 250, Level: Level{WindowSecs: dtPtr[int64](3600)}})
+		if c == nil || len(codes) != 0 || c.Items[0].Capture.WindowSecs != 3600 {
+			t.Fatalf("cart %v, problems %q", c, codes)
+		}
+	})
+	t.Run("a window the request sent is still checked", func(t *testing.T) {
+		t.Parallel()
+		_, codes := newCart(t, Level{WindowSecs: dtPtr[int64](9000)},
+			ItemSpec{ID: "pegasus", Amount: 250}, ItemSpec{ID: "naga", Amount: 5, Level: Level{WindowSecs: dtPtr[int64](7200)}})
+		want := []string{"133000 captureSettings.value value 9000 is out of permitted range, item(s): [pegasus]"}
+		if !reflect.DeepEqual(codes, want) {
+			t.Errorf("problems %q, want %q", codes, want)
+		}
+	})
+	t.Run("Resolve keeps the product default", func(t *testing.T) {
+		t.Parallel()
+		if r := Resolve(&ItemSpec{ID: "naga", Amount: 5}, nil, &Level{}); r.Capture.WindowSecs != DefaultCaptureWindowSecs {
+			t.Errorf("Resolve window %d", r.Capture.WindowSecs)
+		}
+	})
+}
+
+// TestNewCartAnnouncesStartedTimers: a timer whose trigger the item has
+// already reached at /init starts at once, and the cart's first event says
+// so (pending → started, with its remaining seconds); pending and manual
+// timers announce nothing yet.
+func TestNewCartAnnouncesStartedTimers(t *testing.T) {
+	t.Parallel()
+	timer := func(trigger string, value int64) Level {
+		return Level{EnableTimer: dtPtr(true), Trigger: dtPtr(trigger), TimerValue: dtPtr(value)}
+	}
+	spec := &InitSpec{CartID: "cart-armed1", CustomerID: "c1", Currency: "EUR", Items: []ItemSpec{
+		{ID: "pegasus", Amount: 250, Level: timer("initiated", 600)},
+		{ID: "naga", Amount: 250, Level: timer("authorized", 60)},
+		{ID: "mage", Amount: 250, Level: timer("manual", 60)},
+		{ID: "lich", Amount: 250, Level: timer("initiated", 0)},
+	}}
+	var sp StagedProblems
+	c := NewCart(spec, dtEdgeMerchant(600, 604800), dtT0, &sp)
+	if c == nil {
+		t.Fatalf("NewCart: %q", dtCodes(sp.Ordered()))
+	}
+	ev := c.TakeEvents()
+	if len(ev) != 1 {
+		t.Fatalf("%d events, want 1: %+v", len(ev), ev)
+	}
+	e := ev[0]
+	if e.Type != EventTimerStatusChanged || e.Sequence != 1 || c.Sequence != 1 || !e.At.Equal(dtT0) || e.CartID != "cart-armed1" {
+		t.Fatalf("event %+v", e)
+	}
+	if len(e.Timers) != 2 || e.Timers[0].ItemID != "pegasus" || e.Timers[1].ItemID != "lich" {
+		t.Fatalf("timer changes %+v, want pegasus and lich", e.Timers)
+	}
+	for _, tc := range e.Timers {
+		if tc.From != TimerPending || tc.To != TimerStarted {
+			t.Errorf("%s: %s → %s, want pending → started", tc.ItemID, tc.From, tc.To)
+		}
+	}
+	if r := e.Timers[0].RemainingSecs; r == nil || *r != 600 {
+		t.Errorf("pegasus remainingSecs %v, want 600", r)
+	}
+	if r := e.Timers[1].RemainingSecs; r != nil {
+		t.Errorf("infinite timer remainingSecs %v, want null", *r)
+	}
+	if e.Data == nil || e.Data.Items[0]["pegasus"].TimerSnapshot.TimerStatus != TimerStarted {
+		t.Errorf("event data %+v", e.Data)
+	}
+
+	// Without a timer that starts at once there is nothing to announce.
+	spec.CartID = "cart-armed2"
+	spec.Items = spec.Items[1:3]
+	if c := NewCart(spec, dtEdgeMerchant(600, 604800), dtT0, &sp); c == nil || len(c.TakeEvents()) != 0 || c.Sequence != 0 {
+		t.Errorf("cart without started timers: %+v", c)
+	}
+}
+
+// dtPaidCart opens a one-item cart at dtT0 and authorizes it at `at`.
+func dtPaidCart(t *testing.T, windowSecs int64, at time.Time) *Cart {
+	t.Helper()
+	var sp StagedProblems
+	c := NewCart(&InitSpec{CartID: "cart-warn01", Currency: "EUR", Items: []ItemSpec{
+		{ID: "pegasus", Amount: 250, Level: Level{WindowSecs: dtPtr(windowSecs)}},
+	}}, dtEdgeMerchant(1, 604800), dtT0, &sp)
+	if c == nil {
+		t.Fatalf("NewCart: %q", dtCodes(sp.Ordered()))
+	}
+	op, ok := c.BeginPayment("op-auth")
+	if !ok {
+		t.Fatal("nothing to pay")
+	}
+	c.PaymentAuthorized(at, op.OpID, "hold-1", CardInfo{Brand: "visa", Last4: "1111"}, dtNoID)
+	return c
+}
+
+// TestAutoActionWarningNeverBeforeAuthorization: the warning is due lead
+// before the window runs out, but a window shorter than the lead is
+// announced when it opens (at the authorization), never at a time before
+// the payment that opened it; dueAt stays the window's end.
+func TestAutoActionWarningNeverBeforeAuthorization(t *testing.T) {
+	t.Parallel()
+	const lead = time.Hour
+	paidAt := dtT0.Add(5 * time.Minute)
+	for _, tc := range []struct {
+		name   string
+		window int64
+		warnAt time.Time
+	}{
+		{"window shorter than the lead", 600, paidAt},
+		{"window as long as the lead", 3600, paidAt},
+		{"window longer than the lead", 172800, paidAt.Add(172800*time.Second - lead)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := dtPaidCart(t, tc.window, paidAt)
+			due := paidAt.Add(time.Duration(tc.window) * time.Second)
+			payment := c.TakeEvents()
+			if len(payment) != 1 || payment[0].Type != EventPaymentStatusChanged || !payment[0].At.Equal(paidAt) {
+				t.Fatalf("payment events %+v", payment)
+			}
+			d, ok := c.NextDeadline(lead)
+			if !ok || !d.Equal(tc.warnAt) {
+				t.Fatalf("next deadline %v, want the warning at %v", d, tc.warnAt)
+			}
+			if ops := c.Tick(d, lead, dtNoID); len(ops) != 0 {
+				t.Fatalf("the warning started operations: %+v", ops)
+			}
+			ev := c.TakeEvents()
+			if len(ev) != 1 || ev[0].Type != EventAutoActionPending || len(ev[0].AutoActions) != 1 {
+				t.Fatalf("warning events %+v", ev)
+			}
+			w := ev[0]
+			if w.At.Before(payment[0].At) || !w.At.Equal(tc.warnAt) || !w.AutoActions[0].DueAt.Equal(due) || w.Sequence != 2 {
+				t.Errorf("warning at %v (sequence %d) due %v; want at %v due %v, not before the payment at %v",
+					w.At, w.Sequence, w.AutoActions[0].DueAt, tc.warnAt, due, payment[0].At)
+			}
+			// Nothing more until the window runs out; then the auto action.
+			if d, _ := c.NextDeadline(lead); !d.Equal(due) {
+				t.Fatalf("after the warning the next deadline is %v, want %v", d, due)
+			}
+			if ops := c.Tick(due, lead, dtNoID); len(ops) != 1 || ops[0].Kind != OpRelease {
+				t.Fatalf("auto action: %+v", ops)
+			}
+		})
+	}
+}
+
+// TestEventTimesNeverRunBackwards: an event is dated when it happens, but
+// never before the cart's previous event (an outcome settled at an earlier
+// deadline, a clock that stepped back); the last event time survives
+// storage.
+func TestEventTimesNeverRunBackwards(t *testing.T) {
+	t.Parallel()
+	c := dtPaidCart(t, 172800, dtT0.Add(time.Hour))
+	c.TakeEvents()
+	// A capture whose outcome is applied at a moment before the payment.
+	op := c.newOp(OpCapture, "op-cap", c.Items[0].Full, "pegasus")
+	c.Items[0].Pending = &PendingOp{OpID: op.OpID, Kind: OpCapture, Amount: op.Amount}
+	d := c.Clone() // LastEventAt is kept by storage
+	d.Settle(dtT0.Add(time.Minute), op.OpID, true)
+	ev := d.TakeEvents()
+	if len(ev) != 1 || !ev[0].At.Equal(dtT0.Add(time.Hour)) {
+		t.Fatalf("late outcome dated %+v, want the previous event's time", ev)
+	}
+	// Later events keep their own time.
+	d.emit(Event{Type: EventTimerStatusChanged, At: dtT0.Add(2 * time.Hour)})
+	if ev := d.TakeEvents(); !ev[0].At.Equal(dtT0.Add(2*time.Hour)) || !d.LastEventAt.Equal(dtT0.Add(2*time.Hour)) {
+		t.Fatalf("event %+v, last %v", ev, d.LastEventAt)
+	}
+}
+
+// TestCartPaid: a cart is paid once an authorization succeeded, whatever
+// became of its items since; declines, rejection, expiry and a pending
+// challenge are not payments.
+func TestCartPaid(t *testing.T) {
+	t.Parallel()
+	var sp StagedProblems
+	open := func() *Cart {
+		return NewCart(&InitSpec{CartID: "cart-paid01", Currency: "EUR", Items: []ItemSpec{
+			{ID: "pegasus", Amount: 250}, {ID: "naga", Amount: 100, Level: Level{Capture: dtPtr(false)}},
+		}}, dtEdgeMerchant(600, 604800), dtT0, &sp)
+	}
+	c := open()
+	if c.Paid() {
+		t.Fatal("a new cart is paid")
+	}
+	op, _ := c.BeginPayment("op-1")
+	c.PaymentDeclined(dtT0, op.OpID, "Insufficient funds", 3)
+	if c.Paid() {
+		t.Fatal("a declined cart is paid")
+	}
+	op, _ = c.BeginPayment("op-2")
+	if c.Paid() {
+		t.Fatal("a cart with an authorization in flight is paid")
+	}
+	ops := c.PaymentAuthorized(dtT0, op.OpID, "hold", CardInfo{}, dtNoID)
+	c.SettleAll(dtT0, map[string]bool{ops[0].OpID: true})
+	if !c.Paid() || c.Items[1].Status != StatusCompleted {
+		t.Fatalf("paid cart: paid=%v, naga %s", c.Paid(), c.Items[1].Status)
+	}
+	rel, _, err := c.BeginAction(ActionCancel, c.All(), dtNoID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Settle(dtT0, rel[0].OpID, true)
+	ref, _, err := c.BeginAction(ActionRefund, c.All(), dtNoID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Settle(dtT0, ref[0].OpID, true)
+	if !c.Paid() || c.Items[0].Status != StatusCanceled || c.Items[1].Status != StatusRefunded {
+		t.Fatalf("canceled and refunded: paid=%v %s %s", c.Paid(), c.Items[0].Status, c.Items[1].Status)
+	}
+
+	for _, end := range []func(c *Cart){
+		func(c *Cart) { c.Tick(c.ExpiresAt, time.Hour, dtNoID) },
+		func(c *Cart) {
+			for i := range 3 {
+				op, _ := c.BeginPayment("op-d" + string(rune('0'+i)))
+				c.PaymentDeclined(dtT0, op.OpID, "Card blocked", 3)
+			}
+		},
+	} {
+		c := open()
+		end(c)
+		if c.Paid() || len(c.Items) != 2 || (c.Items[0].Status != StatusExpired && c.Items[0].Status != StatusRejected) {
+			t.Errorf("expired or rejected cart: paid=%v %+v", c.Paid(), c.Items)
+		}
+	}
+}

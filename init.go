@@ -8,7 +8,10 @@ import (
 // NewCart builds a cart from an init request for merchant m at now. It checks
 // amounts, timer settings, the customerId rule and privileges, and reports
 // what it finds in sp; the cart is nil when any error was found. Catalog and
-// existence checks need storage and are the caller's.
+// existence checks need storage and are the caller's. Items that set no
+// capture window get the merchant's default (Merchant.CaptureWindowDefault).
+// Timers whose trigger the item has already reached start at once, and the
+// cart carries a timer.status_changed event for them.
 func NewCart(spec *InitSpec, m *Merchant, now time.Time, sp *StagedProblems) *Cart {
 	tagLevels := make(map[string]*Level, len(spec.Tags))
 	for i := range spec.Tags {
@@ -43,8 +46,10 @@ func NewCart(spec *InitSpec, m *Merchant, now time.Time, sp *StagedProblems) *Ca
 	if scopeTimer && !pv.Timers {
 		sp.Add(StagePrivileges, Problem{Code: CodeNoTimerPerm})
 	}
+	defaultWindow := m.CaptureWindowDefault()
 	var timed, undefinedTag []string
-	oneStepDenied := false // 132003 has no item list: report it once
+	var started []TimerChange // timers whose trigger was already reached
+	oneStepDenied := false    // 132003 has no item list: report it once
 	usedTags := map[string]bool{}
 	for k := range spec.Items {
 		is := &spec.Items[k]
@@ -55,7 +60,7 @@ func NewCart(spec *InitSpec, m *Merchant, now time.Time, sp *StagedProblems) *Ca
 				undefinedTag = append(undefinedTag, is.ID)
 			}
 		}
-		r := Resolve(is, tag, &spec.Cart)
+		r := resolve(is, tag, &spec.Cart, defaultWindow)
 		full, ok := r.Payment.FullAmount()
 		if !ok && is.Amount > 0 { // a missing or malformed amount is already reported
 			sp.Add(StageValues, Problem{Code: CodeInvalidItemValue, Arg: "amount", Items: []string{is.ID}})
@@ -71,7 +76,10 @@ func NewCart(spec *InitSpec, m *Merchant, now time.Time, sp *StagedProblems) *Ca
 				sp.Add(StageValues, Problem{Code: CodeInvalidItemValue, Arg: "timer.value", Items: []string{is.ID}})
 			default:
 				it.Timer = NewTimer(*r.Trigger, *r.TimerValue)
-				it.Timer.arm(now, &it)
+				if tc, ok := it.Timer.arm(now, &it); ok {
+					tc.ItemID = it.ID
+					started = append(started, tc)
+				}
 			}
 		}
 		if is.Level.SetsAmount() && !pv.AmountSettings {
@@ -120,6 +128,11 @@ func NewCart(spec *InitSpec, m *Merchant, now time.Time, sp *StagedProblems) *Ca
 	}
 	if sp.HasErrors() {
 		return nil
+	}
+	// A timer that starts at once is a status the merchant can observe:
+	// announce it like any other timer change (pending → started).
+	if len(started) > 0 {
+		c.emit(Event{Type: EventTimerStatusChanged, At: now, Timers: started})
 	}
 	return c
 }

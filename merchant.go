@@ -35,6 +35,18 @@ func AllPrivileges() Privileges {
 	return p
 }
 
+// ClampCaptureWindow fits a capture window (seconds) into the permitted
+// range. A range with no maximum (zero) is open above.
+func (p Privileges) ClampCaptureWindow(w int64) int64 {
+	if p.CaptureMaxSecs > 0 && w > p.CaptureMaxSecs {
+		w = p.CaptureMaxSecs
+	}
+	if w < p.CaptureMinSecs {
+		w = p.CaptureMinSecs
+	}
+	return w
+}
+
 // Defaults of a new merchant.
 const (
 	DefaultCartExpirySecs     = 7200
@@ -62,6 +74,14 @@ type Merchant struct {
 
 // Now is the merchant's clock: real time plus the test-clock offset.
 func (m *Merchant) Now(real time.Time) time.Time { return real.Add(m.ClockOffset) }
+
+// CaptureWindowDefault is the capture window of a two-step item whose
+// request sets none: DefaultCaptureWindowSecs (two days) clamped into the
+// merchant's permitted range, so that an /init without captureSettings
+// always fits the merchant (and no error names a field it did not send).
+func (m *Merchant) CaptureWindowDefault() int64 {
+	return m.Privileges.ClampCaptureWindow(DefaultCaptureWindowSecs)
+}
 
 // AutoActionLead is the lead time of the auto-action warning (default one
 // hour).

@@ -92,6 +92,24 @@ func (c *Cart) Payable() ([]int, int64) {
 	return idx, total
 }
 
+// Paid reports whether a payment of the cart succeeded: some item was
+// authorized (whatever became of it since: captured, canceled, refunded).
+// Authorization covers every payable item at once, so a paid cart has
+// nothing left to pay.
+func (c *Cart) Paid() bool {
+	for i := range c.Items {
+		it := &c.Items[i]
+		switch it.Status {
+		case StatusAuthorized, StatusCaptured, StatusCompleted, StatusCanceled, StatusRefunded:
+			return true // only an authorization leads to these
+		}
+		if it.HasReached(StatusAuthorized) {
+			return true
+		}
+	}
+	return false
+}
+
 // BeginPayment starts the authorization of every payable item. It returns
 // false when there is nothing to pay.
 func (c *Cart) BeginPayment(opID string) (Operation, bool) {

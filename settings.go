@@ -74,8 +74,14 @@ func orDefault[T any](v *T, def T) T {
 }
 
 // Resolve applies inheritance field by field: item, else tag, else cart, else
-// the default.
+// the default (the product defaults; NewCart uses the merchant's capture
+// window default instead, see Merchant.CaptureWindowDefault).
 func Resolve(it *ItemSpec, tag *Level, cart *Level) Resolved {
+	return resolve(it, tag, cart, DefaultCaptureWindowSecs)
+}
+
+// resolve is Resolve with the capture window default to use.
+func resolve(it *ItemSpec, tag *Level, cart *Level, defaultWindow int64) Resolved {
 	if tag == nil {
 		tag = &Level{}
 	}
@@ -91,7 +97,7 @@ func Resolve(it *ItemSpec, tag *Level, cart *Level) Resolved {
 		Capture: CaptureSettings{
 			TwoStep:    orDefault(pick(i.Capture, tag.Capture, cart.Capture), true),
 			AutoAction: orDefault(pick(i.AutoAction, tag.AutoAction, cart.AutoAction), AutoCancel),
-			WindowSecs: orDefault(pick(i.WindowSecs, tag.WindowSecs, cart.WindowSecs), DefaultCaptureWindowSecs),
+			WindowSecs: orDefault(pick(i.WindowSecs, tag.WindowSecs, cart.WindowSecs), defaultWindow),
 		},
 		EnableTimer: orDefault(pick(i.EnableTimer, tag.EnableTimer, cart.EnableTimer), false),
 		Trigger:     pick(i.Trigger, tag.Trigger, cart.Trigger),

@@ -24,7 +24,7 @@ func (c *Cart) Tick(at time.Time, lead time.Duration, newID func() string) []Ope
 		if it.Status != StatusAuthorized || it.CaptureDueAt.IsZero() {
 			continue
 		}
-		if !it.Warned && !at.Before(it.CaptureDueAt.Add(-lead)) {
+		if !it.Warned && !at.Before(it.warnAt(lead)) {
 			it.Warned = true
 			notices = append(notices, AutoActionNotice{ItemID: it.ID, AutoAction: it.Capture.AutoAction, DueAt: it.CaptureDueAt})
 		}

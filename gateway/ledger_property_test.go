@@ -276,7 +276,8 @@ func (q *sequence) step(ctx context.Context) error {
 			add(5, func() error { return q.pay(ctx, c, ref) })
 			add(1, func() error { return q.modify(ctx, c, omnicart.StatusInitiated) })
 		} else {
-			// Paying a cart that has nothing left to pay (or expired).
+			// Paying a cart that has nothing left to pay: paid already
+			// (answered authorized), or expired or rejected.
 			add(1, func() error { return q.pay(ctx, c, ref) })
 		}
 		if c.Challenge != nil {
@@ -361,6 +362,11 @@ func (q *sequence) pay(ctx context.Context, c *omnicart.Cart, ref cartRef) error
 	if !q.open(c) {
 		want = []string{gateway.ResultExpired}
 	}
+	if c.Paid() {
+		// A repeated payment answers the one that succeeded and moves no
+		// money (the invariants are checked after the step).
+		want = []string{gateway.ResultAuthorized}
+	}
 	res, err := q.w.svc.Pay(ctx, ref.token, omnicart.Card{Number: strings.ReplaceAll(card, " ", ""), Expiry: "12/39", CVC: "123", Holder: "P"})
 	if err != nil {
 		return fmt.Errorf("pay %s with %s: %w", ref.id, card, err)
@@ -376,6 +382,9 @@ func (q *sequence) answer(ctx context.Context, c *omnicart.Cart, ref cartRef) er
 	}
 	if !q.open(c) {
 		want = []string{gateway.ResultExpired}
+	}
+	if c.Paid() {
+		want = []string{gateway.ResultAuthorized}
 	}
 	res, err := q.w.svc.CompleteChallenge(ctx, ref.token, code)
 	if err != nil {

@@ -75,8 +75,10 @@ var ErrNoChallenge = errors.New("no 3-D Secure challenge is pending")
 const expiredReason = "This payment link has expired or has nothing left to pay."
 
 // Pay authorizes the payable items of the cart of token with card. The card
-// is passed to the provider and never stored. An expired cart, or one with
-// nothing left to pay, gives ResultExpired. When the issuer asks for a 3-D
+// is passed to the provider and never stored. A cart that is already paid
+// gives ResultAuthorized again and moves no money (the card is not tried);
+// an expired cart, or one with nothing left to pay that was never paid,
+// gives ResultExpired. When the issuer asks for a 3-D
 // Secure challenge nothing is authorized yet: the result is ResultChallenge
 // and the challenge is kept on the cart for CompleteChallenge (a new card
 // payment replaces it). Unknown tokens give ErrUnknownToken.
@@ -95,8 +97,10 @@ func (s *Service) Pay(ctx context.Context, token string, card omnicart.Card) (*P
 // token with code: a right code authorizes the payable items as Pay does, a
 // wrong one is a decline (it counts toward the merchant's maximum). The
 // challenge is used up either way. It returns ErrNoChallenge when none is
-// pending and ErrUnknownToken for an unknown token; an expired cart, or one
-// with nothing left to pay, gives ResultExpired.
+// pending and ErrUnknownToken for an unknown token. A cart that is already
+// paid gives ResultAuthorized (a repeated answer after a lost one); an
+// expired cart, or one with nothing left to pay that was never paid, gives
+// ResultExpired.
 func (s *Service) CompleteChallenge(ctx context.Context, token, code string) (*PayResult, error) {
 	var ch *omnicart.PendingChallenge
 	prepare := func(c *omnicart.Cart) error {
@@ -116,7 +120,8 @@ func (s *Service) CompleteChallenge(ctx context.Context, token, code string) (*P
 }
 
 // authorize runs a payment. With a local provider (the sandbox issuer) the
-// whole payment is one change: the cart is locked, what is due fires,
+// whole payment is one change: the cart is locked, what is due fires, a
+// cart already paid answers ResultAuthorized without calling the provider,
 // prepare looks at the cart, the authorization runs against the provider's
 // books in the same transaction, and its outcome (with the captures of
 // one-step items) is applied before the commit. With a remote provider the
@@ -142,6 +147,18 @@ func (s *Service) authorize(ctx context.Context, token string, prepare func(*omn
 		now := m.Now(s.Now())
 		if err := u.catchUp(ctx, m, c, now); err != nil {
 			return nil, nil, err
+		}
+		if payable, _ := c.Payable(); len(payable) == 0 && c.Paid() {
+			// A repeated payment of a paid cart (a double click, an app
+			// retrying after a lost answer): no money moves, and the
+			// answer is the outcome of the payment that succeeded,
+			// whatever became of its items since.
+			if u.fired {
+				if err := u.save(ctx, m, c); err != nil {
+					return nil, nil, err
+				}
+			}
+			return &PayResult{Result: ResultAuthorized, Cart: c}, nil, nil
 		}
 		var op omnicart.Operation
 		ok := false

@@ -100,7 +100,10 @@ type payPageData struct {
 	Declined     string
 	AttemptsText string
 	// Card is what may be shown of the card ("Visa ending 1111").
-	Card            string
+	Card string
+	// PaidText says what the paid state's payment did to the card: held,
+	// charged, or both.
+	PaidText        string
 	ChallengeAmount string
 	ReturnURL       string
 }
@@ -186,6 +189,9 @@ func buildPayPage(pg *gateway.PaymentPage, in pageInput) *payPageData {
 			d.Card = cardText(ch.Card)
 		}
 	}
+	if d.State == statePaid {
+		d.PaidText = paidText(c, d.Card, m.Name, money)
+	}
 	if d.State == stateProcessing {
 		d.Refresh = true
 	}
@@ -217,14 +223,47 @@ func pageState(c *omnicart.Cart, now time.Time) string {
 	switch {
 	case len(payable) > 0 && !c.Expired(now):
 		return stateOpen
+	case c.Paid():
+		// Paid, whatever became of the items since (and also once the
+		// payment window has passed): the page says so, never "expired".
+		return statePaid
 	case len(payable) > 0 || has(omnicart.StatusExpired):
 		return stateExpired
 	case has(omnicart.StatusRejected):
 		return stateRejected
-	case has(omnicart.StatusAuthorized, omnicart.StatusCaptured, omnicart.StatusCompleted, omnicart.StatusRefunded, omnicart.StatusCanceled):
-		return statePaid
 	}
 	return stateClosed
+}
+
+// paidText says what the payment did to the customer's card, as of now:
+// the amount of authorized items is held (two-step items waiting for the
+// merchant's capture), the amount of captured or completed items was
+// charged (one-step items at once, two-step ones once captured); a mix
+// says both.
+func paidText(c *omnicart.Cart, card, merchant string, money func(int64) string) string {
+	var held, charged int64
+	for i := range c.Items {
+		it := &c.Items[i]
+		switch it.Status {
+		case omnicart.StatusAuthorized:
+			held += it.Amounts().Current
+		case omnicart.StatusCaptured, omnicart.StatusCompleted:
+			charged += it.Amounts().Current
+		}
+	}
+	if card == "" {
+		card = "card"
+	}
+	switch {
+	case held > 0 && charged > 0:
+		return "Your " + card + " was charged " + money(charged) + ", and " + money(held) +
+			" is held on it until " + merchant + " confirms the rest of the order."
+	case charged > 0:
+		return "Your " + card + " was charged " + money(charged) + "."
+	case held > 0:
+		return money(held) + " is held on your " + card + " until " + merchant + " confirms the order; you have not been charged yet."
+	}
+	return "Nothing is held on or charged to your " + card + " any more; each item below says what became of it."
 }
 
 func isPaid(st omnicart.Status) bool {

@@ -99,7 +99,47 @@ func TestPayPageGolden(t *testing.T) {
 			setStatus(c, omnicart.StatusAuthorized)
 			c.Card = &omnicart.CardInfo{Brand: "visa", Last4: "1111", Fingerprint: "f"}
 			return c, in
-		}, []string{"Payment received", "Visa ending 1111", "Total paid", "13.50 EUR", "result=authorized"}},
+		}, []string{"Payment received", "13.50 EUR is held on your Visa ending 1111 until", "you have not been charged yet",
+			"Total paid", "13.50 EUR", "result=authorized"}},
+		{"paid-one-step", "pay", 200, func() (*omnicart.Cart, pageInput) {
+			c := fixtureCart()
+			for i := range c.Items {
+				c.Items[i].Capture.TwoStep = false
+				c.Items[i].Captured = c.Items[i].Full
+			}
+			setStatus(c, omnicart.StatusAuthorized)
+			setStatus(c, omnicart.StatusCaptured)
+			setStatus(c, omnicart.StatusCompleted)
+			c.Card = &omnicart.CardInfo{Brand: "mastercard", Last4: "0004", Fingerprint: "f"}
+			return c, in
+		}, []string{"Payment received", "Your Mastercard ending 0004 was charged 13.50 EUR.", "Total paid", "result=authorized"}},
+		{"paid-mixed", "pay", 200, func() (*omnicart.Cart, pageInput) {
+			c := fixtureCart()
+			setStatus(c, omnicart.StatusAuthorized)
+			naga := &c.Items[1]
+			naga.Capture.TwoStep = false
+			naga.Captured = naga.Full
+			naga.Status = omnicart.StatusCompleted
+			naga.Reached = append(naga.Reached, omnicart.StatusCaptured, omnicart.StatusCompleted)
+			c.Card = &omnicart.CardInfo{Brand: "visa", Last4: "1111", Fingerprint: "f"}
+			return c, in
+		}, []string{"Your Visa ending 1111 was charged 11.00 EUR, and 2.50 EUR is held on it until"}},
+		{"paid-then-released", "pay", 200, func() (*omnicart.Cart, pageInput) {
+			// Paid, then the merchant canceled one item and refunded the
+			// other after capturing it, and the payment window passed:
+			// the page still says the payment was made.
+			c := fixtureCart()
+			c.ExpiresAt = fixedNow.Add(-time.Hour)
+			setStatus(c, omnicart.StatusAuthorized)
+			c.Items[0].Status = omnicart.StatusCanceled
+			c.Items[0].Reached = append(c.Items[0].Reached, omnicart.StatusCanceled)
+			naga := &c.Items[1]
+			naga.Captured, naga.Refunded = naga.Full, naga.Full
+			naga.Status = omnicart.StatusRefunded
+			naga.Reached = append(naga.Reached, omnicart.StatusCaptured, omnicart.StatusCompleted, omnicart.StatusRefunded)
+			c.Card = &omnicart.CardInfo{Brand: "visa", Last4: "1111", Fingerprint: "f"}
+			return c, in
+		}, []string{"Payment received", "Nothing is held on or charged to your Visa ending 1111 any more", "Canceled", "Refunded", "result=authorized"}},
 		{"rejected", "pay", 200, func() (*omnicart.Cart, pageInput) {
 			c := fixtureCart()
 			setStatus(c, omnicart.StatusRejected)
@@ -184,6 +224,14 @@ func TestPageState(t *testing.T) {
 			c.Items[1].Pending = c.Items[0].Pending
 		}, stateProcessing},
 		{"captured", func(c *omnicart.Cart) { setStatus(c, omnicart.StatusCompleted) }, statePaid},
+		{"paid, then the payment window passed", func(c *omnicart.Cart) {
+			setStatus(c, omnicart.StatusAuthorized)
+			c.ExpiresAt = fixedNow.Add(-time.Minute)
+		}, statePaid},
+		{"paid, then canceled", func(c *omnicart.Cart) {
+			setStatus(c, omnicart.StatusAuthorized)
+			setStatus(c, omnicart.StatusCanceled)
+		}, statePaid},
 		{"rejected", func(c *omnicart.Cart) { setStatus(c, omnicart.StatusRejected) }, stateRejected},
 		{"expired", func(c *omnicart.Cart) { setStatus(c, omnicart.StatusExpired) }, stateExpired},
 	}

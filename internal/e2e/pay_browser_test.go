@@ -95,8 +95,9 @@ func bwNewShop(t *testing.T) *bwShop {
 }
 
 // TestPaymentPageInBrowser drives the hosted payment page in real headless
-// Chromium against the real server: one customer pays with a good card and
-// lands on the merchant's return URL with result=authorized; another makes
+// Chromium against the real server: one customer pays with a good card,
+// lands on the merchant's return URL with result=authorized, and the payment
+// link then says the money is held; another makes
 // a typing mistake (shown inline, not counted), is declined for insufficient
 // funds, sees why, retries with a good card and succeeds; a third fails the
 // 3-D Secure challenge once, then passes it. The page is used with the
@@ -169,6 +170,16 @@ func TestPaymentPageInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		landed(cartID)
+		// Back on the payment link: the page says the money is held (two-step
+		// items wait for the merchant's capture), not that the card was
+		// charged.
+		if err := chromedp.Do(ctx, chromedp.Navigate(payURL), chromedp.WaitVisible(chromedp.ID("paid"))); err != nil {
+			t.Fatal(err)
+		}
+		if paid := text("#paid"); !strings.Contains(paid, "Payment received") ||
+			!strings.Contains(paid, "13.50 EUR is held on your Visa ending 1111") || strings.Contains(paid, "was charged") {
+			t.Errorf("paid page says %q", paid)
+		}
 	})
 
 	t.Run("declined, sees why, retries", func(t *testing.T) {
