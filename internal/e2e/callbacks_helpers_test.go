@@ -335,7 +335,7 @@ func cbInitAndPay(tb testing.TB, c *client.Client, body string) {
 // cbInitCart opens a cart and returns its payment URL.
 func cbInitCart(tb testing.TB, c *client.Client, body string) string {
 	tb.Helper()
-	res, err := c.Init(context.Background(), body)
+	res, err := c.Raw().Init(context.Background(), body)
 	if err != nil || res.Status != http.StatusCreated {
 		tb.Fatalf("init: %v %s", err, cbRaw(res))
 	}

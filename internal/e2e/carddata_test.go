@@ -82,10 +82,10 @@ func TestCardDataNeverStored(t *testing.T) {
 	if st, ans := ppJSON(t, appURL, `{"cardNumber":"5500000000000004","expiry":"12/39","cvc":"`+cdCVC+`","cardholder":"Ada"}`); st != 200 || ans.Result != "authorized" {
 		t.Fatalf("pay: %d %+v", st, ans)
 	}
-	if res, err := c.Capture(ctx, `{"cartId":"cards-0002"}`); err != nil || res.Code != "000000" {
+	if res, err := c.Raw().Capture(ctx, `{"cartId":"cards-0002"}`); err != nil || res.Code != "000000" {
 		t.Fatalf("capture: %v %+v", err, res)
 	}
-	if res, err := c.Refund(ctx, `{"cartId":"cards-0002"}`); err != nil || res.Code != "000000" {
+	if res, err := c.Raw().Refund(ctx, `{"cartId":"cards-0002"}`); err != nil || res.Code != "000000" {
 		t.Fatalf("refund: %v %+v", err, res)
 	}
 	ppWantStatuses(t, c, "cards-0002", "refunded")

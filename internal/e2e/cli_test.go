@@ -83,7 +83,7 @@ func TestCLIMerchantCreate(t *testing.T) {
 		t.Errorf("two merchants got related keys %q and %q", key1, key2)
 	}
 	// The printed key works against the running server.
-	res, err := srv.Client(key1).Init(ctx, `{"cartId": "cli-cart-0001", "currency": "EUR", "items": [{"pegasus": {"amount": 10}}]}`)
+	res, err := srv.Client(key1).Raw().Init(ctx, `{"cartId": "cli-cart-0001", "currency": "EUR", "items": [{"pegasus": {"amount": 10}}]}`)
 	scExpect(t, "init with the new key", res, err, 201, "000000")
 	// Without --json the key is printed too, once.
 	out := srv.Admin("merchant", "create", "--name", "Plain Shop")
@@ -101,7 +101,7 @@ func TestCLIKeys(t *testing.T) {
 	srv := e2e.Start(t)
 	ctx := context.Background()
 	id, main := srv.Merchant("pegasus,naga")
-	res, err := main.Init(ctx, `{"cartId": "cli-keys-0001", "currency": "XAU", "items": [{"pegasus": {"amount": 250}}]}`)
+	res, err := main.Raw().Init(ctx, `{"cartId": "cli-keys-0001", "currency": "XAU", "items": [{"pegasus": {"amount": 250}}]}`)
 	scExpect(t, "init", res, err, 201, "000000")
 
 	out := srv.Admin("key", "create", "--merchant", id, "--methods", "status")
@@ -111,7 +111,7 @@ func TestCLIKeys(t *testing.T) {
 		t.Fatal("key create returned the merchant's first key")
 	}
 	sc := srv.Client(statusKey)
-	res, err = sc.Status(ctx, "cli-keys-0001", client.StatusQuery{})
+	res, err = sc.Raw().Status(ctx, "cli-keys-0001", client.StatusQuery{})
 	scExpect(t, "status with the status-only key", res, err, 200, "000000")
 	res, err = sc.Do(ctx, http.MethodGet, "/status/:cli-keys-0001", nil)
 	scExpect(t, "status (colon form) with the status-only key", res, err, 200, "000000")
@@ -131,9 +131,9 @@ func TestCLIKeys(t *testing.T) {
 		}
 	}
 	// The refused init opened nothing; the cart is as it was.
-	res, err = main.Status(ctx, "cli-keys-0002", client.StatusQuery{})
+	res, err = main.Raw().Status(ctx, "cli-keys-0002", client.StatusQuery{})
 	scExpect(t, "status of the refused init's cart", res, err, 400, "123001")
-	res, err = main.Status(ctx, "cli-keys-0001", client.StatusQuery{})
+	res, err = main.Raw().Status(ctx, "cli-keys-0001", client.StatusQuery{})
 	scExpect(t, "status after refused actions", res, err, 200, "000000")
 	if !bytes.Contains(res.Data, []byte(`"paymentStatus":"initiated"`)) || !bytes.Contains(res.Data, []byte(`"current":250`)) {
 		t.Errorf("cart changed by refused requests: %s", res.Data)
@@ -145,26 +145,26 @@ func TestCLIKeys(t *testing.T) {
 	if out, err := srv.TryAdmin("key", "revoke", "--merchant", otherID, prefix); err == nil {
 		t.Errorf("revoking another merchant's key succeeded: %s", out)
 	}
-	res, err = sc.Status(ctx, "cli-keys-0001", client.StatusQuery{})
+	res, err = sc.Raw().Status(ctx, "cli-keys-0001", client.StatusQuery{})
 	scExpect(t, "status after a foreign revoke", res, err, 200, "000000")
 
 	// Revocation by prefix takes effect on the running server at once.
 	srv.Admin("key", "revoke", "--merchant", id, prefix)
-	res, err = sc.Status(ctx, "cli-keys-0001", client.StatusQuery{})
+	res, err = sc.Raw().Status(ctx, "cli-keys-0001", client.StatusQuery{})
 	scExpect(t, "status with the revoked key", res, err, 401, "111000")
-	res, err = sc.Init(ctx, `{"cartId": "cli-keys-0003", "currency": "XAU", "items": [{"pegasus": {"amount": 250}}]}`)
+	res, err = sc.Raw().Init(ctx, `{"cartId": "cli-keys-0003", "currency": "XAU", "items": [{"pegasus": {"amount": 250}}]}`)
 	scExpect(t, "init with the revoked key", res, err, 401, "111000")
 	if out, err := srv.TryAdmin("key", "revoke", "--merchant", id, prefix); err == nil {
 		t.Errorf("revoking a revoked key again succeeded: %s", out)
 	}
 	// The merchant's other key still works.
-	res, err = main.Status(ctx, "cli-keys-0001", client.StatusQuery{})
+	res, err = main.Raw().Status(ctx, "cli-keys-0001", client.StatusQuery{})
 	scExpect(t, "status with the first key after revoke", res, err, 200, "000000")
 	// A restart does not bring the revoked key back.
 	srv.Restart()
-	res, err = srv.Client(statusKey).Status(ctx, "cli-keys-0001", client.StatusQuery{})
+	res, err = srv.Client(statusKey).Raw().Status(ctx, "cli-keys-0001", client.StatusQuery{})
 	scExpect(t, "revoked key after restart", res, err, 401, "111000")
-	res, err = srv.Client(main.APIKey).Status(ctx, "cli-keys-0001", client.StatusQuery{})
+	res, err = srv.Client(main.APIKey).Raw().Status(ctx, "cli-keys-0001", client.StatusQuery{})
 	scExpect(t, "first key after restart", res, err, 200, "000000")
 
 	// Unknown methods are refused by key create.
@@ -180,7 +180,7 @@ func TestCLIItems(t *testing.T) {
 	id, c := srv.Merchant("pegasus")
 	initOne := func(cartID, item string) *client.Response {
 		t.Helper()
-		res, err := c.Init(ctx, fmt.Sprintf(`{"cartId": %q, "currency": "EUR", "items": [{%q: {"amount": 100}}]}`, cartID, item))
+		res, err := c.Raw().Init(ctx, fmt.Sprintf(`{"cartId": %q, "currency": "EUR", "items": [{%q: {"amount": 100}}]}`, cartID, item))
 		if err != nil {
 			t.Fatalf("init %s: %v", item, err)
 		}
@@ -216,14 +216,14 @@ func TestCLIItems(t *testing.T) {
 	expectUnknown("cli-items-0007", "itemId")
 	// Unknown ones are still unknown, also next to known ones.
 	expectUnknown("cli-items-0008", "phoenix")
-	res, err := c.Init(ctx, `{"cartId": "cli-items-0009", "currency": "EUR", "items": [{"pegasus": {"amount": 1}}, {"wyvern": {"amount": 1}}]}`)
+	res, err := c.Raw().Init(ctx, `{"cartId": "cli-items-0009", "currency": "EUR", "items": [{"pegasus": {"amount": 1}}, {"wyvern": {"amount": 1}}]}`)
 	scExpect(t, "init with one unknown item", res, err, 409, "124103")
 	if res.Message != "wyvern does not exist" {
 		t.Errorf("message %q, want %q", res.Message, "wyvern does not exist")
 	}
 	// Items are per merchant.
 	_, other := srv.Merchant("pegasus")
-	res, err = other.Init(ctx, `{"cartId": "cli-items-0010", "currency": "EUR", "items": [{"griffin": {"amount": 1}}]}`)
+	res, err = other.Raw().Init(ctx, `{"cartId": "cli-items-0010", "currency": "EUR", "items": [{"griffin": {"amount": 1}}]}`)
 	scExpect(t, "other merchant with griffin", res, err, 409, "124103")
 
 	// The imported display name is what the customer sees.
@@ -305,17 +305,17 @@ func TestCLIConcurrentWithServer(t *testing.T) {
 				default:
 				}
 				cartID := fmt.Sprintf("conc-%d-%05d", g, n)
-				res, err := c.Init(ctx, fmt.Sprintf(`{"cartId": %q, "currency": "EUR", "items": [{"pegasus": {"amount": 100}}]}`, cartID))
+				res, err := c.Raw().Init(ctx, fmt.Sprintf(`{"cartId": %q, "currency": "EUR", "items": [{"pegasus": {"amount": 100}}]}`, cartID))
 				if err != nil || res.Status != 201 {
 					fail("init %s: %v %s", cartID, err, cliRaw(res))
 					return
 				}
-				res, err = c.Status(ctx, cartID, client.StatusQuery{})
+				res, err = c.Raw().Status(ctx, cartID, client.StatusQuery{})
 				if err != nil || res.Status != 200 || res.Code != "000000" {
 					fail("status %s: %v %s", cartID, err, cliRaw(res))
 					return
 				}
-				res, err = c.Modify(ctx, fmt.Sprintf(`{"cartId": %q, "modifyBox": {"items": [{"pegasus": {"modifyAmount": {"amount": 50}}}]}}`, cartID))
+				res, err = c.Raw().Modify(ctx, fmt.Sprintf(`{"cartId": %q, "modifyBox": {"items": [{"pegasus": {"modifyAmount": {"amount": 50}}}]}}`, cartID))
 				if err != nil || res.Status != 200 {
 					fail("modify %s: %v %s", cartID, err, cliRaw(res))
 					return
@@ -380,11 +380,11 @@ func TestCLIConcurrentWithServer(t *testing.T) {
 
 	// What the commands wrote is live on the server.
 	for i, item := range added {
-		res, err := c.Init(ctx, fmt.Sprintf(`{"cartId": "conc-added-%03d", "currency": "EUR", "items": [{%q: {"amount": 1}}]}`, i, item))
+		res, err := c.Raw().Init(ctx, fmt.Sprintf(`{"cartId": "conc-added-%03d", "currency": "EUR", "items": [{%q: {"amount": 1}}]}`, i, item))
 		scExpect(t, "init with "+item, res, err, 201, "000000")
 	}
 	for _, k := range keys {
-		res, err := srv.Client(k).Status(ctx, "conc-0-00000", client.StatusQuery{})
+		res, err := srv.Client(k).Raw().Status(ctx, "conc-0-00000", client.StatusQuery{})
 		if err != nil || res.Status == 401 {
 			t.Errorf("key %s… created during traffic does not authenticate: %v %s", k[:cliKeyPrefixLen], err, cliRaw(res))
 		}

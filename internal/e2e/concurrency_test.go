@@ -72,7 +72,7 @@ func ccStart(tb testing.TB, items string) (*e2e.Server, string, *client.Client) 
 
 func ccInit(tb testing.TB, c *client.Client, body string) string {
 	tb.Helper()
-	res, err := c.Init(context.Background(), body)
+	res, err := c.Raw().Init(context.Background(), body)
 	if err != nil || res.Status != http.StatusCreated {
 		tb.Fatalf("init: %v %s", err, res.Raw)
 	}
@@ -106,7 +106,7 @@ type ccStatus struct {
 
 func ccReadStatus(tb testing.TB, c *client.Client, cartID string) *ccStatus {
 	tb.Helper()
-	res, err := c.Status(context.Background(), cartID, client.StatusQuery{})
+	res, err := c.Raw().Status(context.Background(), cartID, client.StatusQuery{})
 	if err != nil || res.Status != http.StatusOK {
 		tb.Fatalf("status: %v %+v", err, res)
 	}

@@ -328,7 +328,7 @@ func TestPaymentFormValues(t *testing.T) {
 		value, _ := json.Marshal(tc.value)
 		body := `{"cartId":"bad-form-` + strconv.Itoa(1000+i) + `","currency":"EUR","items":[{"pegasus":{"amount":5}}],` +
 			`"paymentForm":{"deliveryOption":"` + tc.option + `","value":` + string(value) + `}}`
-		res, err := c.Init(context.Background(), body)
+		res, err := c.Raw().Init(context.Background(), body)
 		if err != nil || res.Status != 400 || res.Code != "122001" || !strings.HasSuffix(res.Message, "value has invalid format") {
 			t.Errorf("%s %q: %v HTTP %d %s %q", tc.option, tc.value, err, res.Status, res.Code, res.Message)
 		}

@@ -149,7 +149,7 @@ func TestHostileInput(t *testing.T) {
 
 	// A paid cart the action requests name: none of them may change it.
 	const cart = "ho-paid-cart-0001"
-	res, err := c.Init(ctx, `{"cartId":"`+cart+`","currency":"EUR","items":[{"pegasus":{"amount":250,"tag":"rampart"}},{"naga":{"amount":1100}}]}`)
+	res, err := c.Raw().Init(ctx, `{"cartId":"`+cart+`","currency":"EUR","items":[{"pegasus":{"amount":250,"tag":"rampart"}},{"naga":{"amount":1100}}]}`)
 	if err != nil || res.Status != 201 {
 		t.Fatalf("init: %v %s", err, res.Raw)
 	}
@@ -162,13 +162,13 @@ func TestHostileInput(t *testing.T) {
 	if pay, err := c.Pay(ctx, initData.PaymentURL, client.Card{CardNumber: "4111 1111 1111 1111", Expiry: "12/39", CVC: "123", Cardholder: "Ada"}); err != nil || pay.Result != "authorized" {
 		t.Fatalf("pay: %v %+v", err, pay)
 	}
-	before, err := c.Status(ctx, cart, client.StatusQuery{})
+	before, err := c.Raw().Status(ctx, cart, client.StatusQuery{})
 	if err != nil || before.Status != 200 {
 		t.Fatalf("status: %v %s", err, before.Raw)
 	}
 
 	// An unpaid cart whose payment link receives hostile payments.
-	res, err = c.Init(ctx, `{"cartId":"ho-unpaid-cart-01","currency":"EUR","items":[{"pegasus":{"amount":5}}]}`)
+	res, err = c.Raw().Init(ctx, `{"cartId":"ho-unpaid-cart-01","currency":"EUR","items":[{"pegasus":{"amount":5}}]}`)
 	if err != nil || res.Status != 201 {
 		t.Fatalf("init: %v %s", err, res.Raw)
 	}
@@ -564,11 +564,11 @@ func TestHostileInput(t *testing.T) {
 		t.Fatalf("healthz after the hostile requests: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	after, err := c.Status(ctx, cart, client.StatusQuery{})
+	after, err := c.Raw().Status(ctx, cart, client.StatusQuery{})
 	if err != nil || hoTimeless(t, after.Data) != hoTimeless(t, before.Data) {
 		t.Fatalf("a hostile request changed the paid cart:\nbefore %s\nafter  %s", before.Data, after.Data)
 	}
-	st2, err := c.Status(ctx, "ho-unpaid-cart-01", client.StatusQuery{})
+	st2, err := c.Raw().Status(ctx, "ho-unpaid-cart-01", client.StatusQuery{})
 	if err != nil || !strings.Contains(string(st2.Data), `"paymentStatus":"initiated"`) {
 		t.Fatalf("the unpaid cart changed: %v %s", err, st2.Raw)
 	}

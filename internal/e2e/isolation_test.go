@@ -63,27 +63,27 @@ func TestMerchantIsolation(t *testing.T) {
 	// refund all see no such cart, with debug on too.
 	foreign := func(stage string) {
 		t.Helper()
-		res, err := b.Status(ctx, scCartID, client.StatusQuery{})
+		res, err := b.Raw().Status(ctx, scCartID, client.StatusQuery{})
 		isoExpectCartNotFound(t, stage+": B status", res, err)
 		res, err = b.Do(ctx, http.MethodGet, scStatusPath, nil)
 		isoExpectCartNotFound(t, stage+": B status with colon", res, err)
-		res, err = b.Status(ctx, scCartID, client.StatusQuery{ItemIDs: []string{"pegasus"}, Debug: true})
+		res, err = b.Raw().Status(ctx, scCartID, client.StatusQuery{ItemIDs: []string{"pegasus"}, Debug: true})
 		isoExpectCartNotFound(t, stage+": B status filtered", res, err)
-		res, err = b.Capture(ctx, cart)
+		res, err = b.Raw().Capture(ctx, cart)
 		isoExpectCartNotFound(t, stage+": B capture", res, err)
-		res, err = b.Cancel(ctx, cart)
+		res, err = b.Raw().Cancel(ctx, cart)
 		isoExpectCartNotFound(t, stage+": B cancel", res, err)
-		res, err = b.Cancel(ctx, `{"cartId": "`+scCartID+`", "filterBox": {"tags": ["rampart"]}, "debug": true}`)
+		res, err = b.Raw().Cancel(ctx, `{"cartId": "`+scCartID+`", "filterBox": {"tags": ["rampart"]}, "debug": true}`)
 		isoExpectCartNotFound(t, stage+": B cancel by tag", res, err)
-		res, err = b.Refund(ctx, cart)
+		res, err = b.Raw().Refund(ctx, cart)
 		isoExpectCartNotFound(t, stage+": B refund", res, err)
-		res, err = b.Modify(ctx, modify)
+		res, err = b.Raw().Modify(ctx, modify)
 		isoExpectCartNotFound(t, stage+": B modify", res, err)
 	}
 	foreign("authorized")
 	scCheckStatus(t, a, scStatusPath, authorized...)
 
-	res, err := a.Capture(ctx, cart)
+	res, err := a.Raw().Capture(ctx, cart)
 	scExpect(t, "A capture", res, err, 200, "000000")
 	completed := []scWant{
 		{"pegasus", "completed", scAmt(250, 250, 0, 250)},
@@ -94,26 +94,26 @@ func TestMerchantIsolation(t *testing.T) {
 
 	// B opens its own cart with the same cartId: no conflict, and the two
 	// carts live independently.
-	res, err = b.Init(ctx, `{"cartId": "`+scCartID+`", "currency": "XAU", "items": [{"naga": {"amount": 999}}]}`)
+	res, err = b.Raw().Init(ctx, `{"cartId": "`+scCartID+`", "currency": "XAU", "items": [{"naga": {"amount": 999}}]}`)
 	scExpect(t, "B init same cartId", res, err, 201, "000000")
 	scCheckStatus(t, b, scStatusPath, scWant{"naga", "initiated", scAmt(999, 0, 0, 999)})
 	scCheckStatus(t, a, scStatusPath, completed...)
 	// B's own actions reach only B's cart.
-	res, err = b.Modify(ctx, `{"cartId": "`+scCartID+`", "modifyBox": {"items": [{"naga": {"modifyAmount": {"amount": 500}}}]}}`)
+	res, err = b.Raw().Modify(ctx, `{"cartId": "`+scCartID+`", "modifyBox": {"items": [{"naga": {"modifyAmount": {"amount": 500}}}]}}`)
 	scExpect(t, "B modify own cart", res, err, 200, "000000")
-	res, err = b.Capture(ctx, cart)
+	res, err = b.Raw().Capture(ctx, cart)
 	scExpect(t, "B capture own unpaid cart", res, err, 400, "124114")
-	res, err = b.Refund(ctx, cart)
+	res, err = b.Raw().Refund(ctx, cart)
 	scExpect(t, "B refund own unpaid cart", res, err, 400, "124115")
 	scCheckStatus(t, b, scStatusPath, scWant{"naga", "initiated", scAmt(999, 0, 0, 500)})
 	scCheckStatus(t, a, scStatusPath, completed...)
 	// Each merchant's own duplicate is still a conflict.
-	res, err = a.Init(ctx, scSetupInit)
+	res, err = a.Raw().Init(ctx, scSetupInit)
 	scExpect(t, "A init again", res, err, 409, "124101")
-	res, err = b.Init(ctx, scSetupInit)
+	res, err = b.Raw().Init(ctx, scSetupInit)
 	scExpect(t, "B init again", res, err, 409, "124101")
 	// A refunds its own cart; B's cart is untouched.
-	res, err = a.Refund(ctx, cart)
+	res, err = a.Raw().Refund(ctx, cart)
 	scExpect(t, "A refund", res, err, 200, "000000")
 	scCheckStatus(t, a, scStatusPath,
 		scWant{"pegasus", "refunded", scAmt(250, 250, 250, 0)},
@@ -214,10 +214,10 @@ func TestAuthentication(t *testing.T) {
 
 	// The good key passes authentication on the same requests (so the 401s
 	// above are due to the token alone), and no cart was opened by them.
-	res, err := good.Status(ctx, "auth-cart-0001", client.StatusQuery{})
+	res, err := good.Raw().Status(ctx, "auth-cart-0001", client.StatusQuery{})
 	isoExpectCartNotFound(t, "status with the good key", res, err)
 	res, err = good.Do(ctx, http.MethodPost, "/init", `{"cartId": `)
 	scExpect(t, "malformed JSON with the good key", res, err, 400, "122001")
-	res, err = good.Init(ctx, valid)
+	res, err = good.Raw().Init(ctx, valid)
 	scExpect(t, "init with the good key", res, err, 201, "000000")
 }

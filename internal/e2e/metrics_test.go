@@ -65,7 +65,7 @@ func TestMetricsCountsRequests(t *testing.T) {
 	ctx := context.Background()
 
 	const cartID = "metrics-cart-7f3a9"
-	res, err := c.Init(ctx, `{"cartId":"`+cartID+`","currency":"EUR","items":[{"pegasus":{"amount":250}}]}`)
+	res, err := c.Raw().Init(ctx, `{"cartId":"`+cartID+`","currency":"EUR","items":[{"pegasus":{"amount":250}}]}`)
 	if err != nil || res.Status != 201 {
 		t.Fatalf("init: %v %+v", err, res)
 	}
@@ -79,17 +79,17 @@ func TestMetricsCountsRequests(t *testing.T) {
 	if !ok || len(token) < 16 {
 		t.Fatalf("payment URL %q has no token", data.PaymentURL)
 	}
-	initDup, err := c.Init(ctx, `{"cartId":"`+cartID+`","currency":"EUR","items":[{"pegasus":{"amount":250}}]}`)
+	initDup, err := c.Raw().Init(ctx, `{"cartId":"`+cartID+`","currency":"EUR","items":[{"pegasus":{"amount":250}}]}`)
 	if err != nil || initDup.Status < 400 {
 		t.Fatalf("second init of the same cart: %v %+v", err, initDup)
 	}
 	for range 2 {
-		st, err := c.Status(ctx, cartID, client.StatusQuery{})
+		st, err := c.Raw().Status(ctx, cartID, client.StatusQuery{})
 		if err != nil || st.Status != 200 {
 			t.Fatalf("status: %v %+v", err, st)
 		}
 	}
-	missing, err := c.Status(ctx, "metrics-no-such-cart-1b2c", client.StatusQuery{})
+	missing, err := c.Raw().Status(ctx, "metrics-no-such-cart-1b2c", client.StatusQuery{})
 	if err != nil || missing.Status < 400 {
 		t.Fatalf("status of a missing cart: %v %+v", err, missing)
 	}

@@ -114,7 +114,7 @@ func TestServeDemo(t *testing.T) {
 	demoCart := res.CartID
 	// And the printed key works with the client.
 	c := srv.Client(d.key)
-	res, err := c.Status(ctx, demoCart, client.StatusQuery{})
+	res, err := c.Raw().Status(ctx, demoCart, client.StatusQuery{})
 	scExpect(t, "status with the demo key", res, err, 200, "000000")
 
 	srv.Restart()
@@ -131,7 +131,7 @@ func TestServeDemo(t *testing.T) {
 	}
 	// Same merchant: its cart is there and its cartId is taken.
 	c = srv.Client(again.key)
-	res, err = c.Status(ctx, demoCart, client.StatusQuery{})
+	res, err = c.Raw().Status(ctx, demoCart, client.StatusQuery{})
 	scExpect(t, "status of the demo cart after restart", res, err, 200, "000000")
 	res = opRunCurl(t, again.curl)
 	if res.Status != 409 || res.Code != "124101" {
@@ -537,12 +537,12 @@ func TestCodesEndpoint(t *testing.T) {
 	}
 	// The table's statuses are what the API really answers with.
 	_, c := srv.Merchant("pegasus")
-	res, err := c.Status(context.Background(), "codes-cart-0001", client.StatusQuery{})
+	res, err := c.Raw().Status(context.Background(), "codes-cart-0001", client.StatusQuery{})
 	scExpect(t, "status of an unknown cart", res, err, got["123001"].status, "123001")
 	if res.Message != got["123001"].message {
 		t.Errorf("123001 message %q, /codes says %q", res.Message, got["123001"].message)
 	}
-	res, err = srv.Client("nope").Status(context.Background(), "codes-cart-0001", client.StatusQuery{})
+	res, err = srv.Client("nope").Raw().Status(context.Background(), "codes-cart-0001", client.StatusQuery{})
 	scExpect(t, "bad key", res, err, got["111000"].status, "111000")
 	res, err = c.Do(context.Background(), "GET", "/nowhere", nil)
 	scExpect(t, "unknown path", res, err, got["199001"].status, "199001")

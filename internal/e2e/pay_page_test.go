@@ -21,7 +21,7 @@ import (
 // ppInit opens a cart and returns its payment URL.
 func ppInit(t *testing.T, c *client.Client, body string) string {
 	t.Helper()
-	res, err := c.Init(context.Background(), body)
+	res, err := c.Raw().Init(context.Background(), body)
 	if err != nil || res.Status != 201 {
 		t.Fatalf("init: %v %s", err, res.Raw)
 	}
@@ -37,7 +37,7 @@ func ppInit(t *testing.T, c *client.Client, body string) string {
 // ppWantStatuses checks the payment status of each item, in cart order.
 func ppWantStatuses(t *testing.T, c *client.Client, cartID string, want ...string) {
 	t.Helper()
-	res, err := c.Status(context.Background(), cartID, client.StatusQuery{})
+	res, err := c.Raw().Status(context.Background(), cartID, client.StatusQuery{})
 	if err != nil || res.Status != 200 {
 		t.Fatalf("status %s: %v %s", cartID, err, res.Raw)
 	}
@@ -328,7 +328,7 @@ func TestChallengeJSON(t *testing.T) {
 		t.Fatalf("right code: %d %+v", st, ans)
 	}
 	ppWantStatuses(t, c, "challenge-0001", "authorized", "completed")
-	res, err := c.Capture(context.Background(), `{"cartId":"challenge-0001"}`)
+	res, err := c.Raw().Capture(context.Background(), `{"cartId":"challenge-0001"}`)
 	if err != nil || res.Code != "000000" {
 		t.Fatalf("capture: %v %s", err, res.Raw)
 	}

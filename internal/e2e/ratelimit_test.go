@@ -17,16 +17,16 @@ func TestRateLimit(t *testing.T) {
 	_, other := srv.Merchant("pegasus")
 	ctx := context.Background()
 	for i := range 10 {
-		res, err := c.Status(ctx, "cart-missing-1", client.StatusQuery{})
+		res, err := c.Raw().Status(ctx, "cart-missing-1", client.StatusQuery{})
 		if err != nil || res.Code != "123001" {
 			t.Fatalf("request %d: %v %s", i, err, res.Raw)
 		}
 	}
-	res, err := c.Status(ctx, "cart-missing-1", client.StatusQuery{})
+	res, err := c.Raw().Status(ctx, "cart-missing-1", client.StatusQuery{})
 	if err != nil || res.Status != 429 || res.Code != "199002" || res.Message != "Too many requests" || res.Header.Get("Retry-After") == "" {
 		t.Fatalf("11th request: %v %d %s %q", err, res.Status, res.Raw, res.Header.Get("Retry-After"))
 	}
-	if res, _ := other.Status(ctx, "cart-missing-1", client.StatusQuery{}); res.Code != "123001" {
+	if res, _ := other.Raw().Status(ctx, "cart-missing-1", client.StatusQuery{}); res.Code != "123001" {
 		t.Fatalf("another key was limited: %s", res.Raw)
 	}
 }

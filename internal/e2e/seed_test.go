@@ -219,7 +219,7 @@ func scCheckStatus(tb testing.TB, c *client.Client, path string, want ...scWant)
 // scInit opens a cart and returns its payment URL.
 func scInit(tb testing.TB, c *client.Client, body string) string {
 	tb.Helper()
-	res, err := c.Init(context.Background(), body)
+	res, err := c.Raw().Init(context.Background(), body)
 	scExpect(tb, "init", res, err, 201, "000000")
 	if res.CartID != scCartID {
 		tb.Fatalf("init: top-level cartId %q, want %q\n%s", res.CartID, scCartID, res.Raw)
@@ -277,7 +277,7 @@ func TestSeedCancellationScenarios(t *testing.T) {
 			scWant{"pegasus", "authorized", scAmt(250, 0, 0, 250)},
 			scWant{"naga", "authorized", scAmt(1100, 0, 0, 1100)})
 		// cancel
-		res, err := c.Cancel(ctx, scSeedCancel)
+		res, err := c.Raw().Cancel(ctx, scSeedCancel)
 		scExpect(t, "cancel", res, err, 200, "000000")
 		scExpectData(t, "cancel", res, `{"itemIds":["pegasus","naga"]}`)
 		st := scCheckStatus(t, c, scStatusPath,
@@ -289,9 +289,9 @@ func TestSeedCancellationScenarios(t *testing.T) {
 			}
 		}
 		// Nothing is left to cancel or capture.
-		res, err = c.Cancel(ctx, scSeedCancel)
+		res, err = c.Raw().Cancel(ctx, scSeedCancel)
 		scExpect(t, "second cancel", res, err, 400, "124114")
-		res, err = c.Capture(ctx, scSeedCapture)
+		res, err = c.Raw().Capture(ctx, scSeedCapture)
 		scExpect(t, "capture after cancel", res, err, 400, "124114")
 		if res.Message != "No items in the authorized status" {
 			t.Errorf("124114 message %q", res.Message)
@@ -331,14 +331,14 @@ func TestSeedCancellationScenarios(t *testing.T) {
 		t.Parallel()
 		c := scPaidCart(t, srv)
 		// cancel
-		res, err := c.Cancel(ctx, scSeedCancelByTag)
+		res, err := c.Raw().Cancel(ctx, scSeedCancelByTag)
 		scExpect(t, "cancel by tag", res, err, 200, "000000")
 		scExpectData(t, "cancel by tag", res, `{"itemIds":["pegasus"]}`)
 		scCheckStatus(t, c, scStatusPath,
 			scWant{"pegasus", "canceled", scAmt(250, 0, 0, 0)},
 			scWant{"naga", "authorized", scAmt(1100, 0, 0, 1100)})
 		// capture
-		res, err = c.Capture(ctx, scSeedCapture)
+		res, err = c.Raw().Capture(ctx, scSeedCapture)
 		scExpect(t, "capture", res, err, 200, "000000")
 		scExpectData(t, "capture", res, `{"itemIds":["naga"]}`)
 		// status (optional)
@@ -349,20 +349,20 @@ func TestSeedCancellationScenarios(t *testing.T) {
 			t.Errorf("naga: captureSnapshot %+v after capture, want none", *cs)
 		}
 		// The same tag again: its only item is no longer authorized.
-		res, err = c.Cancel(ctx, scSeedCancelByTag)
+		res, err = c.Raw().Cancel(ctx, scSeedCancelByTag)
 		scExpect(t, "cancel by tag again", res, err, 400, "124114")
 	})
 
 	t.Run("cancel by itemIds", func(t *testing.T) {
 		t.Parallel()
 		c := scPaidCart(t, srv)
-		res, err := c.Cancel(ctx, `{"cartId": "`+scCartID+`", "filterBox": {"itemIds": ["naga"]}}`)
+		res, err := c.Raw().Cancel(ctx, `{"cartId": "`+scCartID+`", "filterBox": {"itemIds": ["naga"]}}`)
 		scExpect(t, "cancel by itemId", res, err, 200, "000000")
 		scExpectData(t, "cancel by itemId", res, `{"itemIds":["naga"]}`)
 		scCheckStatus(t, c, scStatusPath,
 			scWant{"pegasus", "authorized", scAmt(250, 0, 0, 250)},
 			scWant{"naga", "canceled", scAmt(1100, 0, 0, 0)})
-		res, err = c.Capture(ctx, scSeedCapture)
+		res, err = c.Raw().Capture(ctx, scSeedCapture)
 		scExpect(t, "capture", res, err, 200, "000000")
 		scExpectData(t, "capture", res, `{"itemIds":["pegasus"]}`)
 		scCheckStatus(t, c, scStatusPath,
@@ -374,7 +374,7 @@ func TestSeedCancellationScenarios(t *testing.T) {
 		t.Parallel()
 		c := scPaidCart(t, srv)
 		// modify
-		res, err := c.Modify(ctx, scSeedModify)
+		res, err := c.Raw().Modify(ctx, scSeedModify)
 		scExpect(t, "modify", res, err, 200, "000000")
 		scExpectData(t, "modify", res, `{"modifiedAmounts":["pegasus"],"modifiedTimers":[]}`)
 		st := scCheckStatus(t, c, scStatusPath,
@@ -384,7 +384,7 @@ func TestSeedCancellationScenarios(t *testing.T) {
 			t.Errorf("pegasus paymentSnapshot.amount %d after modify, want 150", a)
 		}
 		// capture
-		res, err = c.Capture(ctx, scSeedCapture)
+		res, err = c.Raw().Capture(ctx, scSeedCapture)
 		scExpect(t, "capture", res, err, 200, "000000")
 		scExpectData(t, "capture", res, `{"itemIds":["pegasus","naga"]}`)
 		// status (optional): pegasus as in SPEC 4.2's example.
@@ -400,7 +400,7 @@ func TestSeedCancellationScenarios(t *testing.T) {
 			t.Errorf("pegasus captureSnapshot %v timerSnapshot %s, want neither", p.CaptureSnapshot, p.TimerSnapshot)
 		}
 		// The status of one item alone has the totals of that item.
-		res, err = c.Status(ctx, scCartID, client.StatusQuery{ItemIDs: []string{"pegasus"}})
+		res, err = c.Raw().Status(ctx, scCartID, client.StatusQuery{ItemIDs: []string{"pegasus"}})
 		scExpect(t, "status pegasus", res, err, 200, "000000")
 		var one scStatus
 		if err := json.Unmarshal(res.Data, &one); err != nil || len(one.Items) != 1 || one.TotalAmounts != scAmt(250, 150, 0, 150) {
@@ -411,18 +411,18 @@ func TestSeedCancellationScenarios(t *testing.T) {
 	t.Run("full refund", func(t *testing.T) {
 		t.Parallel()
 		c := scPaidCart(t, srv)
-		res, err := c.Capture(ctx, scSeedCapture)
+		res, err := c.Raw().Capture(ctx, scSeedCapture)
 		scExpect(t, "capture", res, err, 200, "000000")
 		scCheckStatus(t, c, scStatusPath,
 			scWant{"pegasus", "completed", scAmt(250, 250, 0, 250)},
 			scWant{"naga", "completed", scAmt(1100, 1100, 0, 1100)})
-		res, err = c.Refund(ctx, `{"cartId": "`+scCartID+`"}`)
+		res, err = c.Raw().Refund(ctx, `{"cartId": "`+scCartID+`"}`)
 		scExpect(t, "refund", res, err, 200, "000000")
 		scExpectData(t, "refund", res, `{"itemIds":["pegasus","naga"]}`)
 		scCheckStatus(t, c, scStatusPath,
 			scWant{"pegasus", "refunded", scAmt(250, 250, 250, 0)},
 			scWant{"naga", "refunded", scAmt(1100, 1100, 1100, 0)})
-		res, err = c.Refund(ctx, `{"cartId": "`+scCartID+`"}`)
+		res, err = c.Raw().Refund(ctx, `{"cartId": "`+scCartID+`"}`)
 		scExpect(t, "second refund", res, err, 400, "124115")
 		if res.Message != "No items in the completed status" {
 			t.Errorf("124115 message %q", res.Message)
@@ -432,10 +432,10 @@ func TestSeedCancellationScenarios(t *testing.T) {
 	t.Run("partial refund then the rest", func(t *testing.T) {
 		t.Parallel()
 		c := scPaidCart(t, srv)
-		res, err := c.Capture(ctx, scSeedCapture)
+		res, err := c.Raw().Capture(ctx, scSeedCapture)
 		scExpect(t, "capture", res, err, 200, "000000")
 		// 250 → 100 on a completed item refunds 150.
-		res, err = c.Modify(ctx, `{"cartId": "`+scCartID+`", "modifyBox": {"items": [{"pegasus": {"modifyAmount": {"amount": 100, "amountMode": "declared"}}}]}}`)
+		res, err = c.Raw().Modify(ctx, `{"cartId": "`+scCartID+`", "modifyBox": {"items": [{"pegasus": {"modifyAmount": {"amount": 100, "amountMode": "declared"}}}]}}`)
 		scExpect(t, "modify completed item", res, err, 200, "000000")
 		scExpectData(t, "modify completed item", res, `{"modifiedAmounts":["pegasus"],"modifiedTimers":[]}`)
 		st := scCheckStatus(t, c, scStatusPath,
@@ -445,17 +445,17 @@ func TestSeedCancellationScenarios(t *testing.T) {
 			t.Errorf("pegasus paymentSnapshot.amount %d, want 100", a)
 		}
 		// The amount cannot go back up.
-		res, err = c.Modify(ctx, `{"cartId": "`+scCartID+`", "modifyBox": {"items": [{"pegasus": {"modifyAmount": {"amount": 200}}}]}}`)
+		res, err = c.Raw().Modify(ctx, `{"cartId": "`+scCartID+`", "modifyBox": {"items": [{"pegasus": {"modifyAmount": {"amount": 200}}}]}}`)
 		scExpect(t, "modify above current", res, err, 400, "124112")
 		// Refund the rest of pegasus only.
-		res, err = c.Refund(ctx, `{"cartId": "`+scCartID+`", "filterBox": {"itemIds": ["pegasus"]}}`)
+		res, err = c.Raw().Refund(ctx, `{"cartId": "`+scCartID+`", "filterBox": {"itemIds": ["pegasus"]}}`)
 		scExpect(t, "refund rest", res, err, 200, "000000")
 		scExpectData(t, "refund rest", res, `{"itemIds":["pegasus"]}`)
 		scCheckStatus(t, c, scStatusPath,
 			scWant{"pegasus", "refunded", scAmt(250, 250, 250, 0)},
 			scWant{"naga", "completed", scAmt(1100, 1100, 0, 1100)})
 		// A refunded item cannot be modified.
-		res, err = c.Modify(ctx, `{"cartId": "`+scCartID+`", "modifyBox": {"items": [{"pegasus": {"modifyAmount": {"amount": 50}}}]}}`)
+		res, err = c.Raw().Modify(ctx, `{"cartId": "`+scCartID+`", "modifyBox": {"items": [{"pegasus": {"modifyAmount": {"amount": 50}}}]}}`)
 		scExpect(t, "modify refunded item", res, err, 400, "123002")
 	})
 }

@@ -14,7 +14,7 @@ func TestSmoke(t *testing.T) {
 	srv := e2e.Start(t)
 	_, c := srv.Merchant("pegasus")
 	ctx := context.Background()
-	res, err := c.Init(ctx, `{"cartId":"smoke-cart-1","currency":"EUR","items":[{"pegasus":{"amount":250}}]}`)
+	res, err := c.Raw().Init(ctx, `{"cartId":"smoke-cart-1","currency":"EUR","items":[{"pegasus":{"amount":250}}]}`)
 	if err != nil || res.Status != 201 {
 		t.Fatalf("init: %v %+v %s", err, res, res.Raw)
 	}
@@ -28,7 +28,7 @@ func TestSmoke(t *testing.T) {
 	if err != nil || pay.Result != "authorized" {
 		t.Fatalf("pay: %v %+v", err, pay)
 	}
-	res, err = c.Capture(ctx, `{"cartId":"smoke-cart-1"}`)
+	res, err = c.Raw().Capture(ctx, `{"cartId":"smoke-cart-1"}`)
 	if err != nil || res.Code != "000000" || string(res.Data) != `{"itemIds":["pegasus"]}` {
 		t.Fatalf("capture: %v %s", err, res.Raw)
 	}

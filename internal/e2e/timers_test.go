@@ -17,7 +17,7 @@ import (
 
 func tmInit(tb testing.TB, c *client.Client, body string) string {
 	tb.Helper()
-	res, err := c.Init(context.Background(), body)
+	res, err := c.Raw().Init(context.Background(), body)
 	if err != nil || res.Status != 201 {
 		tb.Fatalf("init: %v HTTP %d %s", err, res.Status, res.Raw)
 	}
@@ -49,7 +49,7 @@ func tmAdvance(tb testing.TB, c *client.Client, secs int64) *client.Response {
 
 func tmStatus(tb testing.TB, c *client.Client, cartID string) (omnicart.StatusView, map[string]omnicart.ItemView) {
 	tb.Helper()
-	res, err := c.Status(context.Background(), cartID, client.StatusQuery{})
+	res, err := c.Raw().Status(context.Background(), cartID, client.StatusQuery{})
 	if err != nil || res.Status != 200 {
 		tb.Fatalf("status: %v %s", err, res.Raw)
 	}
@@ -68,7 +68,7 @@ func tmStatus(tb testing.TB, c *client.Client, cartID string) (omnicart.StatusVi
 
 func tmModify(tb testing.TB, c *client.Client, body string) *client.Response {
 	tb.Helper()
-	res, err := c.Modify(context.Background(), body)
+	res, err := c.Raw().Modify(context.Background(), body)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func TestTimerDocumentationExamples(t *testing.T) {
 	}
 
 	// The active timer locks the customer and item for new carts.
-	res, _ = c.Init(context.Background(), `{"cartId":"cart-timers-2","customerId":"cust-1","currency":"EUR","items":[{"lich":{"amount":5}}]}`)
+	res, _ = c.Raw().Init(context.Background(), `{"cartId":"cart-timers-2","customerId":"cust-1","currency":"EUR","items":[{"lich":{"amount":5}}]}`)
 	if res.Status != 409 || res.Code != "124102" || res.Message != "customerId cust-1 is linked to itemId lich in cartId cart-timers-1 with an active timer" {
 		t.Fatalf("active timer lock: %d %s", res.Status, res.Raw)
 	}
@@ -323,7 +323,7 @@ func TestTimerDocumentationExamples(t *testing.T) {
 	if res.Code != "000000" {
 		t.Fatalf("stop: %s", res.Raw)
 	}
-	res, _ = c.Init(context.Background(), `{"cartId":"cart-timers-2","customerId":"cust-1","currency":"EUR","items":[{"lich":{"amount":5}}]}`)
+	res, _ = c.Raw().Init(context.Background(), `{"cartId":"cart-timers-2","customerId":"cust-1","currency":"EUR","items":[{"lich":{"amount":5}}]}`)
 	if res.Status != 201 {
 		t.Fatalf("init after stop: %d %s", res.Status, res.Raw)
 	}
@@ -359,7 +359,7 @@ func TestTimerPendingUntilTrigger(t *testing.T) {
 	if ts := items["pegasus"].TimerSnapshot; ts == nil || ts.TimerStatus != omnicart.TimerPending || *ts.RemainingSecs != 300 {
 		t.Fatalf("before capture: %+v", ts)
 	}
-	res, err := c.Capture(context.Background(), `{"cartId":"cart-timers-3"}`)
+	res, err := c.Raw().Capture(context.Background(), `{"cartId":"cart-timers-3"}`)
 	if err != nil || res.Code != "000000" {
 		t.Fatalf("capture: %v %s", err, res.Raw)
 	}
@@ -371,7 +371,7 @@ func TestTimerPendingUntilTrigger(t *testing.T) {
 
 func mustStatusRaw(tb testing.TB, c *client.Client, cartID string) []byte {
 	tb.Helper()
-	res, err := c.Status(context.Background(), cartID, client.StatusQuery{})
+	res, err := c.Raw().Status(context.Background(), cartID, client.StatusQuery{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -492,7 +492,7 @@ func TestTimerTriggerChanges(t *testing.T) {
 		t.Fatalf("trigger initiated: %+v", ts)
 	}
 	// Capturing starts pegasus's timer.
-	if res, err := c.Capture(context.Background(), `{"cartId":"cart-trigger-1","filterBox":{"itemIds":["pegasus"]}}`); err != nil || res.Code != "000000" {
+	if res, err := c.Raw().Capture(context.Background(), `{"cartId":"cart-trigger-1","filterBox":{"itemIds":["pegasus"]}}`); err != nil || res.Code != "000000" {
 		t.Fatalf("capture: %v %s", err, res.Raw)
 	}
 	if ts := timer("pegasus"); ts.TimerStatus != omnicart.TimerStarted || *ts.RemainingSecs != 900 {
