@@ -29,6 +29,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stuckAfter := fs.Duration("stuck-after", 5*time.Second, "how long after a restart an Idempotency-Key may still answer 124191")
 	settle := fs.Duration("settle", 20*time.Second, "how long the server may take after its last restart to leave no item ongoing")
 	drain := fs.Duration("drain", 30*time.Second, "how long clients may take to finish their request in flight after the kills")
+	bursts := fs.Int("bursts", 200, "bursts of identical requests with one Idempotency-Key after the kills (-1: none)")
+	burstWidth := fs.Int("burst-width", 32, "requests sent at once in each burst")
+	wrongKeys := fs.Int("wrong-keys", 10000, "requests with wrong API keys in the flood (-1: no flood)")
+	baseline := fs.Duration("baseline", 10*time.Second, "how long legitimate requests are timed without the flood")
+	hostile := fs.Int("hostile", 100, "random hostile requests per endpoint, besides the fixed ones (-1: no hostile phase)")
 	bin := fs.String("bin", "", "omnicart binary (default: go build ./cmd/omnicart)")
 	dir := fs.String("dir", "", "work directory for the database and server.log (default: a temporary one)")
 	keep := fs.Bool("keep", false, "keep the work directory")
@@ -63,7 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	cfg := chaos.Config{Binary: *bin, Dir: work, Clients: *clients, Kills: *kills, Duration: *duration, Seed: *seed,
-		StuckAfter: *stuckAfter, Settle: *settle, Drain: *drain, Log: stdout}
+		StuckAfter: *stuckAfter, Settle: *settle, Drain: *drain, Log: stdout,
+		Bursts: *bursts, BurstWidth: *burstWidth, WrongKeys: *wrongKeys, Baseline: *baseline, Hostile: *hostile}
 	if *quiet {
 		cfg.Log = nil
 	}

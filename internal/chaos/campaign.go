@@ -9,7 +9,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +45,26 @@ type Config struct {
 	// leave no item ongoing and fire every due capture window (default
 	// 15 s). The final checks run then.
 	Settle time.Duration
+
+	// After the kill phase, with the server up:
+
+	// Bursts is how many times BurstWidth identical requests with one
+	// Idempotency-Key are sent at once, in turn /init, /capture, /refund
+	// and /modify (default 200; negative: none).
+	Bursts int
+	// BurstWidth is how many requests a burst sends at once (default 32).
+	BurstWidth int
+	// WrongKeys is how many requests with a wrong API key the flood sends
+	// (default 10,000; negative: no flood).
+	WrongKeys int
+	// Baseline is how long legitimate requests are timed without the
+	// flood before they are timed with it (default 10 s).
+	Baseline time.Duration
+	// Hostile is how many random hostile requests each endpoint gets,
+	// besides the fixed hostile cases (default 100; negative: no hostile
+	// phase at all).
+	Hostile int
+
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 }
@@ -65,6 +88,21 @@ func (cfg *Config) defaults() {
 	if cfg.Settle <= 0 {
 		cfg.Settle = 15 * time.Second
 	}
+	if cfg.Bursts == 0 {
+		cfg.Bursts = 200
+	}
+	if cfg.BurstWidth <= 0 {
+		cfg.BurstWidth = 32
+	}
+	if cfg.WrongKeys == 0 {
+		cfg.WrongKeys = 10000
+	}
+	if cfg.Baseline <= 0 {
+		cfg.Baseline = 10 * time.Second
+	}
+	if cfg.Hostile == 0 {
+		cfg.Hostile = 100
+	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
@@ -78,11 +116,22 @@ const (
 	checkStuckKey     = "stuck-key"
 	checkOngoing      = "ongoing"
 	checkLedger       = "ledger"
+	checkEvents       = "events"
+	checkDeadlines    = "deadlines"
+	checkBurst        = "idempotent-burst"
+	checkWrongKey     = "wrong-key"
+	checkHostile      = "hostile"
+	check5xx          = "no-5xx"
+	checkCrash        = "crash"
+	checkLog          = "server-log"
+	checkCardData     = "card-data"
 	checkUnexpected   = "unexpected"
 )
 
 // Checks lists every check of a campaign.
-var Checks = []string{checkAckedVisible, checkAmounts, checkRetry, checkStuckKey, checkOngoing, checkLedger, checkUnexpected}
+var Checks = []string{checkAckedVisible, checkAmounts, checkRetry, checkStuckKey, checkOngoing, checkLedger,
+	checkEvents, checkDeadlines, checkBurst, checkWrongKey, checkHostile, check5xx, checkCrash, checkLog,
+	checkCardData, checkUnexpected}
 
 // campaign is one run.
 type campaign struct {
@@ -98,12 +147,43 @@ type campaign struct {
 	carts    []*cart
 	failures []Failure
 	stats    stats
+
+	// other is a second merchant, for the hostile phase: what it receives
+	// must not disturb the carts the checks model (it may even move its
+	// own test clock).
+	other struct{ merchantID, apiKey string }
+	// extra are the carts of other merchants than the campaign's (the
+	// hostile phase's), with their final status: the ledger is checked
+	// against them without a model of what was sent.
+	extra []*extraCart
+	// typed are the card numbers typed anywhere (besides cards), for the
+	// card-data scan.
+	typed map[string]bool
+	// stoppedAt is when the final checks had read every status and the
+	// server was stopped.
+	stoppedAt time.Time
+	// walDone is closed once every WAL copied after a kill is scanned;
+	// walBusy is set while the scanner works; walSizes are the WAL's sizes
+	// at the kills.
+	walDone  chan struct{}
+	walBusy  atomic.Bool
+	walSizes []int64
+	// load samples /proc/loadavg's one-minute load every few seconds.
+	load []float64
+}
+
+// extraCart is a cart of another merchant.
+type extraCart struct {
+	merchantID, id string
+	final          *cartStatus
 }
 
 // stats are the campaign's counters.
 type stats struct {
-	attempts atomic.Int64
-	kills    atomic.Int64
+	attempts   atomic.Int64
+	kills      atomic.Int64
+	answers    atomic.Int64
+	answers5xx atomic.Int64
 
 	mu     sync.Mutex
 	counts map[string]map[string]int // kind → outcome → count
@@ -119,6 +199,19 @@ func (s *stats) count(kind, outcome string) {
 		s.counts[kind] = map[string]int{}
 	}
 	s.counts[kind][outcome]++
+}
+
+// add adds n to the count of kind and name.
+func (s *stats) add(kind, name string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.counts == nil {
+		s.counts = map[string]map[string]int{}
+	}
+	if s.counts[kind] == nil {
+		s.counts[kind] = map[string]int{}
+	}
+	s.counts[kind][name] += n
 }
 
 // set records a number under kind and name.
@@ -166,40 +259,60 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Binary == "" || cfg.Dir == "" {
 		return nil, errors.New("chaos: Config.Binary and Config.Dir are required")
 	}
-	logFile, err := os.Create(filepath.Join(cfg.Dir, "server.log"))
+	logFile, err := os.Create(filepath.Join(cfg.Dir, serverLog))
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close()
+	stdoutFile, err := os.Create(filepath.Join(cfg.Dir, serverStdout))
+	if err != nil {
+		return nil, err
+	}
+	defer stdoutFile.Close()
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	c := &campaign{cfg: cfg, http: httpClient(), base: "http://" + addr, start: time.Now(),
-		srv: &server{bin: cfg.Binary, dbPath: filepath.Join(cfg.Dir, "omnicart.db"), addr: addr, logs: &lockedWriter{w: logFile}}}
+	c := &campaign{cfg: cfg, http: httpClient(), base: "http://" + addr, start: time.Now(), typed: map[string]bool{},
+		srv: &server{bin: cfg.Binary, dbPath: filepath.Join(cfg.Dir, "omnicart.db"), addr: addr,
+			logs: &lockedWriter{w: logFile}, stdout: &lockedWriter{w: stdoutFile}}}
 	defer c.http.CloseIdleConnections()
-	if c.merchantID, c.apiKey, err = c.srv.createMerchant(ctx, catalog); err != nil {
+	c.srv.crashed = func(incarnation int, err error, tail string) {
+		c.fail(checkCrash, "incarnation %d of the server exited by itself (%v), %s into the campaign; the end of its output:\n%s",
+			incarnation, err, time.Since(c.start).Round(time.Millisecond), tail)
+		c.logf("the server exited by itself (%v); restarting it", err)
+		if err := c.srv.restartIfDown(); err != nil {
+			c.fail(checkCrash, "restart after the server exited by itself: %v", err)
+		}
+	}
+	if c.merchantID, c.apiKey, err = c.srv.createMerchant(ctx, "Chaos Shop", catalog); err != nil {
+		return nil, err
+	}
+	if c.other.merchantID, c.other.apiKey, err = c.srv.createMerchant(ctx, "Hostile Shop", hostileCatalog); err != nil {
 		return nil, err
 	}
 	if err := c.srv.start(); err != nil {
 		return nil, err
 	}
 	defer c.srv.kill() // only if something below failed: stopped cleanly otherwise
+	defer c.sampleLoad()()
 	c.logf("server on %s, database %s, merchant %s; %d clients, %d kills over %s, seed %d",
 		addr, c.srv.dbPath, c.merchantID, cfg.Clients, cfg.Kills, cfg.Duration, cfg.Seed)
 
 	// The kill phase: clients drive carts while the server is killed and
-	// restarted.
+	// restarted; the WAL left by each kill is scanned for card data.
+	scans := c.startWALScanner()
 	stop := make(chan struct{})
 	drainCtx, endDrain := context.WithCancel(ctx)
 	defer endDrain()
 	var clients sync.WaitGroup
 	for i := range cfg.Clients {
 		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)+1))
-		clients.Go(func() { c.client(drainCtx, stop, i, rng) })
+		clients.Go(func() { c.client(drainCtx, stop, fmt.Sprintf("chaos-%02d", i), true, rng) })
 	}
-	killErr := c.killer(ctx, rand.New(rand.NewPCG(cfg.Seed, 0)))
+	killErr := c.killer(ctx, rand.New(rand.NewPCG(cfg.Seed, 0)), scans)
 	close(stop)
+	close(scans)
 	c.logf("kill phase over (%d kills, %d carts); clients finish the request in flight", c.stats.kills.Load(), c.cartCount())
 
 	// The drain: clients finish their request in flight.
@@ -222,15 +335,44 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 1<<32))
 	c.settle(ctx, rng)
 	c.lateRetries(ctx, rng)
+
+	// The server stays up from here on.
+	c.burstPhase(ctx, rand.New(rand.NewPCG(cfg.Seed, 2<<32)))
+	c.floodPhase(ctx, rand.New(rand.NewPCG(cfg.Seed, 3<<32)))
+	c.hostilePhase(ctx, rand.New(rand.NewPCG(cfg.Seed, 4<<32)))
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	c.waitDeadlines(ctx)
 	c.finalCheck(ctx)
-	c.logf("stopping the server for the ledger check")
+	c.finalExtra(ctx, rng)
+	c.scanFiles("while serving")
+	c.logf("stopping the server for the ledger, event and log checks")
+	c.stoppedAt = time.Now()
+	c.srv.life.Lock()
 	c.srv.stop()
+	c.srv.life.Unlock()
 	if err := c.checkLedger(ctx); err != nil {
 		c.fail(checkLedger, "reading the ledger: %v", err)
 	}
+	if err := c.checkEvents(ctx); err != nil {
+		c.fail(checkEvents, "reading the events: %v", err)
+	}
+	c.scanFiles("after stopping")
+	if err := c.scanDatabase(ctx); err != nil {
+		c.fail(checkCardData, "reading the database: %v", err)
+	}
+	c.checkServerLog()
+	<-c.walDone
 	c.logf("done")
 	return c.report(), nil
 }
+
+// Files the campaign writes beside the database.
+const (
+	serverLog    = "server.log"    // the server's stderr: its JSON log
+	serverStdout = "server.stdout" // what it prints to stdout but the listening line
+)
 
 func (c *campaign) cartCount() int {
 	c.mu.Lock()
@@ -239,8 +381,9 @@ func (c *campaign) cartCount() int {
 }
 
 // killer kills and restarts the server cfg.Kills times over cfg.Duration,
-// then waits for the rest of cfg.Duration.
-func (c *campaign) killer(ctx context.Context, rng *rand.Rand) error {
+// then waits for the rest of cfg.Duration. While the server is down it
+// hands the WAL to the card-data scanner.
+func (c *campaign) killer(ctx context.Context, rng *rand.Rand, scans chan<- walCopy) error {
 	for i, gap := range schedule(rng, c.cfg.Kills, c.cfg.Duration, c.cfg.StuckAfter) {
 		t := time.NewTimer(gap)
 		select {
@@ -249,15 +392,19 @@ func (c *campaign) killer(ctx context.Context, rng *rand.Rand) error {
 			return ctx.Err()
 		case <-t.C:
 		}
+		c.srv.life.Lock()
 		up := c.srv.uptime()
 		c.srv.kill()
 		c.stats.kills.Add(1)
+		c.copyWAL(scans, fmt.Sprintf("kill %d", i+1))
 		var down time.Duration
 		if rng.IntN(2) == 0 {
 			down = time.Duration(50+rng.IntN(450)) * time.Millisecond
 			time.Sleep(down)
 		}
-		if err := c.srv.start(); err != nil {
+		err := c.srv.start()
+		c.srv.life.Unlock()
+		if err != nil {
 			return fmt.Errorf("restart after kill %d: %w", i+1, err)
 		}
 		c.logf("kill %d/%d after %s up, down %s, restarted", i+1, c.cfg.Kills, up.Round(time.Millisecond), down)
@@ -488,6 +635,8 @@ func (c *campaign) report() *Report {
 		"kills":             int(c.stats.kills.Load()),
 		"carts":             c.cartCount(),
 		"HTTP attempts":     int(c.stats.attempts.Load()),
+		"HTTP answers":      int(c.stats.answers.Load()),
+		"5xx answers":       int(c.stats.answers5xx.Load()),
 		"duration (s)":      int(time.Since(c.start).Seconds()),
 		"abandoned carts":   0,
 		"requests retried":  0,
@@ -515,8 +664,20 @@ func (c *campaign) report() *Report {
 	if st := append([]time.Duration(nil), c.srv.startTimes...); len(st) > 0 {
 		sort.Slice(st, func(i, j int) bool { return st[i] < st[j] })
 		camp["median start (ms)"] = int(st[len(st)/2].Milliseconds())
+		camp["slowest start (ms)"] = int(st[len(st)-1].Milliseconds())
 	}
 	c.srv.mu.Unlock()
+	c.mu.Lock()
+	if w := slices.Clone(c.walSizes); len(w) > 0 {
+		slices.Sort(w)
+		counts["WAL at kills"] = map[string]int{"median MB": int(w[len(w)/2] >> 20), "largest MB": int(w[len(w)-1] >> 20)}
+	}
+	if l := slices.Clone(c.load); len(l) > 0 {
+		slices.Sort(l)
+		counts["machine"] = map[string]int{"CPUs": runtime.NumCPU(), "load average ×100 min": int(l[0] * 100),
+			"load average ×100 median": int(l[len(l)/2] * 100), "load average ×100 max": int(l[len(l)-1] * 100)}
+	}
+	c.mu.Unlock()
 	counts["campaign"] = camp
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -581,8 +742,44 @@ func kindOrder(k string) int {
 		return 1
 	case "retries", "late retries", "abandoned":
 		return 2
+	case "bursts", "wrong keys", "latency", "hostile":
+		return 3
+	case "ledger", "events", "deadlines", "card data", "server log":
+		return 4
+	case "WAL at kills", "machine":
+		return 5
 	}
-	return 3
+	return 6
+}
+
+// sampleLoad samples the machine's one-minute load average every 5 s
+// (other processes on the machine slow the server down); the returned
+// function stops it.
+func (c *campaign) sampleLoad() func() {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+				if f := strings.Fields(string(b)); len(f) > 0 {
+					if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+						c.mu.Lock()
+						c.load = append(c.load, v)
+						c.mu.Unlock()
+					}
+				}
+			}
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 // lockedWriter serializes writes to w.

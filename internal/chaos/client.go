@@ -12,16 +12,45 @@ import (
 	"time"
 )
 
-// card is the payment every client makes: a sandbox card that always
-// authorizes.
-const card = `{"cardNumber":"4111 1111 1111 1111","expiry":"12/30","cvc":"123","cardholder":"A B"}`
+// cvc is the security code typed with every card. It starts with a zero
+// so that no JSON number, duration or time of day can look like it (as in
+// internal/e2e's card-data test): any occurrence set apart by separators
+// in the database, its WAL or the logs is a leak.
+const cvc = "042"
+
+// cards are the sandbox cards that always authorize (README), as typed.
+// The README's JCB card 3530 1113 0200 0000 is left out: it fails the Luhn
+// check, so the payment page refuses it before the issuer sees it.
+var cards = []string{"4111 1111 1111 1111", "4012 8888 8888 1881", "5500 0000 0000 0004", "5105 1051 0510 5100",
+	"6011 0000 0000 0004", "6011 1111 1111 1117", "3566 1111 1111 1113"}
+
+// payBody is the JSON payment of a card number.
+func payBody(number string) string {
+	return fmt.Sprintf(`{"cardNumber":%q,"expiry":"12/39","cvc":%q,"cardholder":"A B"}`, number, cvc)
+}
+
+// typeCard writes a card number the way a customer might: with spaces,
+// with dashes or with nothing between the groups.
+func typeCard(rng *rand.Rand) string {
+	n := cards[rng.IntN(len(cards))]
+	switch rng.IntN(3) {
+	case 0:
+		return strings.ReplaceAll(n, " ", "")
+	case 1:
+		return strings.ReplaceAll(n, " ", "-")
+	}
+	return n
+}
 
 // catalog is the merchant's items.
 var catalog = []string{"i1", "i2", "i3", "i4", "i5", "i6"}
 
 // client drives cart lifecycles one after the other until stop is closed;
-// ctx ends the request in flight (the end of the drain).
-func (c *campaign) client(ctx context.Context, stop <-chan struct{}, n int, rng *rand.Rand) {
+// ctx ends the request in flight (the end of the drain). prefix names its
+// carts; expiring tells whether it may open carts that it never pays, so
+// that their expiry fires (its first cart is one, then one in
+// expiringEvery, as long as they expire before the kill phase ends).
+func (c *campaign) client(ctx context.Context, stop <-chan struct{}, prefix string, expiring bool, rng *rand.Rand) {
 	var parked sync.WaitGroup
 	defer parked.Wait()
 	for i := 0; ; i++ {
@@ -33,19 +62,28 @@ func (c *campaign) client(ctx context.Context, stop <-chan struct{}, n int, rng 
 		if ctx.Err() != nil {
 			return
 		}
-		ct := c.newCart(n, i, rng)
+		ct := c.newCart(fmt.Sprintf("%s-%05d", prefix, i), rng)
+		if expiring && (i == 0 || (rng.IntN(expiringEvery) == 0 && time.Since(c.start)+shortExpiry+5*time.Second < c.cfg.Duration)) {
+			ct.Unpaid, ct.Expiry = true, shortExpiry
+		}
+		if rng.IntN(4) == 0 {
+			c.addTimer(ct, rng)
+		}
 		c.addCart(ct)
 		c.lifecycle(ctx, stop, rng, ct, &parked)
 	}
 }
+
+// expiringEvery is how rare expiring carts are.
+const expiringEvery = 25
 
 // newCart draws a cart: one to three items, each one-step (capture: false,
 // completed at payment) or two-step (capture: true) with a capture window
 // of 2–5 s. The client will capture or cancel the two-step items; their
 // autoAction is the other one, so that the status tells which of the two
 // acted.
-func (c *campaign) newCart(client, n int, rng *rand.Rand) *cart {
-	ct := &cart{ID: fmt.Sprintf("chaos-%02d-%05d", client, n), Client: client}
+func (c *campaign) newCart(id string, rng *rand.Rand) *cart {
+	ct := &cart{ID: id, Card: typeCard(rng)}
 	ids := slices.Clone(catalog)
 	rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 	auto := "cancel" // the client will capture
@@ -63,17 +101,41 @@ func (c *campaign) newCart(client, n int, rng *rand.Rand) *cart {
 	return ct
 }
 
+// addTimer gives one item of the cart an item timer of 1–3 s, started by a
+// status the item may reach (or by init itself), and the cart a customer
+// of its own.
+func (c *campaign) addTimer(ct *cart, rng *rand.Rand) {
+	triggers := []string{"initiated", "authorized", "captured", "completed", "canceled", "refunded"}
+	if ct.Unpaid {
+		triggers = []string{"initiated", "expired"}
+	}
+	it := ct.Items[rng.IntN(len(ct.Items))]
+	it.TimerTrigger, it.TimerSecs = triggers[rng.IntN(len(triggers))], 1+rng.Int64N(3)
+	ct.CustomerID = "cust-" + ct.ID
+}
+
 func (ct *cart) initBody() string {
 	var items []string
 	for _, it := range ct.Items {
+		timer := ""
+		if it.TimerTrigger != "" {
+			timer = fmt.Sprintf(`,"enableTimer":true,"timer":{"triggerEvent":%q,"value":%d}`, it.TimerTrigger, it.TimerSecs)
+		}
 		if it.TwoStep {
-			items = append(items, fmt.Sprintf(`{%q:{"amount":%d,"capture":true,"captureSettings":{"autoAction":%q,"value":%d}}}`,
-				it.ID, it.Amount, it.Auto, int64(it.Window/time.Second)))
+			items = append(items, fmt.Sprintf(`{%q:{"amount":%d,"capture":true,"captureSettings":{"autoAction":%q,"value":%d}%s}}`,
+				it.ID, it.Amount, it.Auto, int64(it.Window/time.Second), timer))
 		} else {
-			items = append(items, fmt.Sprintf(`{%q:{"amount":%d,"capture":false}}`, it.ID, it.Amount))
+			items = append(items, fmt.Sprintf(`{%q:{"amount":%d,"capture":false%s}}`, it.ID, it.Amount, timer))
 		}
 	}
-	return fmt.Sprintf(`{"cartId":%q,"currency":"EUR","items":[%s]}`, ct.ID, strings.Join(items, ","))
+	head := fmt.Sprintf(`"cartId":%q`, ct.ID)
+	if ct.CustomerID != "" {
+		head += fmt.Sprintf(`,"customerId":%q`, ct.CustomerID)
+	}
+	if ct.Expiry > 0 {
+		head += fmt.Sprintf(`,"cartExpiry":%d`, int64(ct.Expiry/time.Second))
+	}
+	return fmt.Sprintf(`{%s,"currency":"EUR","items":[%s]}`, head, strings.Join(items, ","))
 }
 
 // newRequest makes a keyed Merchant API request of the cart.
@@ -112,7 +174,7 @@ func (c *campaign) lifecycle(ctx context.Context, stop <-chan struct{}, rng *ran
 	think := func() bool { return sleep(ctx, stop, time.Duration(rng.Int64N(int64(thinkTime)))) }
 	ct.InitSent, ct.InitAt = true, time.Now()
 	r := c.newRequest(ct, "init", http.MethodPost, "/init", ct.initBody(), nil)
-	if !c.send1(ctx, rng, ct, r, nil) || !ct.InitAcked || !think() {
+	if !c.send1(ctx, rng, ct, r, nil) || !ct.InitAcked || ct.Unpaid || !think() {
 		return
 	}
 	if !c.pay(ctx, rng, ct) {
@@ -295,6 +357,9 @@ func (c *campaign) judge(ct *cart, r *request, a *answer, before, after *cartSta
 		switch {
 		case a.Status == http.StatusCreated && json.Unmarshal(a.Data, &data) == nil && data.PaymentURL != "":
 			ct.InitAcked, ct.PayURL = true, data.PaymentURL
+			if ct.InitAnswered.IsZero() {
+				ct.InitAnswered = a.At
+			}
 			return true
 		case a.Status == http.StatusConflict && a.Code == codeCartExists && (r.retried() || late):
 			c.fail(checkRetry, "retried /init of cart %s answered 124101 (cartId already exists%s) instead of its 201 with a paymentUrl: the first attempt had created the cart %s",
@@ -466,7 +531,7 @@ func (c *campaign) pay(ctx context.Context, rng *rand.Rand, ct *cart) bool {
 		if ct.PayFirstSent.IsZero() {
 			ct.PayFirstSent = time.Now()
 		}
-		r := c.newRequest(ct, "pay", http.MethodPost, "", card, nil)
+		r := c.newRequest(ct, "pay", http.MethodPost, "", payBody(ct.Card), nil)
 		r.URL = ct.PayURL
 		a := c.do(ctx, rng, r)
 		ct.PayLastSent = time.Now()

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -23,9 +26,10 @@ type envelope struct {
 
 // answer is one HTTP answer of the server.
 type answer struct {
-	Status   int
-	Replayed bool // Idempotent-Replayed: true
-	Raw      []byte
+	Status     int
+	Replayed   bool   // Idempotent-Replayed: true
+	RetryAfter string // the Retry-After header
+	Raw        []byte
 	envelope
 	At time.Time
 }
@@ -114,7 +118,15 @@ func (c *campaign) send(ctx context.Context, method, url, key, body string, auth
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
-	resp, err := c.http.Do(req)
+	return c.roundTrip(c.http, req)
+}
+
+// roundTrip sends req with hc and reads the whole answer. Every answer of
+// the campaign passes here: a 5xx fails check no-5xx (the clients still
+// retry it), and requests whose context carries latencies are timed.
+func (c *campaign) roundTrip(hc *http.Client, req *http.Request) (*answer, error) {
+	t0 := time.Now()
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -123,9 +135,78 @@ func (c *campaign) send(ctx context.Context, method, url, key, body string, auth
 	if err != nil {
 		return nil, err
 	}
-	a := &answer{Status: resp.StatusCode, Replayed: resp.Header.Get("Idempotent-Replayed") == "true", Raw: raw, At: time.Now()}
+	if l, ok := req.Context().Value(latencyKey{}).(*latencies); ok {
+		l.add(time.Since(t0))
+	}
+	a := &answer{Status: resp.StatusCode, Replayed: resp.Header.Get("Idempotent-Replayed") == "true",
+		RetryAfter: resp.Header.Get("Retry-After"), Raw: raw, At: time.Now()}
 	_ = json.Unmarshal(raw, &a.envelope) // the payment page answers another shape
+	c.stats.answers.Add(1)
+	if a.Status >= 500 {
+		c.stats.answers5xx.Add(1)
+		c.fail(check5xx, "%s %s answered %s", req.Method, showURL(req.URL.Path, req.URL.RawQuery), a)
+	}
 	return a, nil
+}
+
+// showURL renders a request's path for messages, without payment tokens
+// and without the bulk of a long query.
+func showURL(path, query string) string {
+	if strings.HasPrefix(path, "/pay/") {
+		challenge := strings.HasSuffix(path, "/challenge")
+		path = "/pay/…"
+		if challenge {
+			path += "/challenge"
+		}
+	}
+	if len(path) > 120 {
+		path = path[:120] + "…"
+	}
+	if query != "" {
+		if len(query) > 80 {
+			query = query[:80] + "…"
+		}
+		path += "?" + query
+	}
+	return path
+}
+
+// latencyKey carries a *latencies in a request's context: the requests
+// sent under it are timed (from sending to the last byte of the answer).
+type latencyKey struct{}
+
+// latencies collects request durations.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func withLatencies(ctx context.Context, l *latencies) context.Context {
+	return context.WithValue(ctx, latencyKey{}, l)
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.d = append(l.d, d)
+}
+
+// quantiles returns the number of samples and the given quantiles
+// (nearest rank).
+func (l *latencies) quantiles(qs ...float64) (int, []time.Duration) {
+	l.mu.Lock()
+	d := slices.Clone(l.d)
+	l.mu.Unlock()
+	slices.Sort(d)
+	out := make([]time.Duration, len(qs))
+	if len(d) == 0 {
+		return 0, out
+	}
+	for i, q := range qs {
+		k := int(math.Ceil(q*float64(len(d)))) - 1
+		out[i] = d[min(max(k, 0), len(d)-1)]
+	}
+	return len(d), out
 }
 
 // isRefused reports whether err means the attempt never reached a server.
@@ -207,8 +288,14 @@ func (r *request) cartOf() string {
 // getStatus reads a cart's status, retrying transport errors and 5xx
 // until ctx ends.
 func (c *campaign) getStatus(ctx context.Context, rng *rand.Rand, cartID string) (*answer, *cartStatus, error) {
+	return c.getStatusAs(ctx, rng, c.apiKey, cartID)
+}
+
+// getStatusAs is getStatus with another merchant's API key; cartID is
+// escaped for the path.
+func (c *campaign) getStatusAs(ctx context.Context, rng *rand.Rand, apiKey, cartID string) (*answer, *cartStatus, error) {
 	for ctx.Err() == nil {
-		a, err := c.send(ctx, http.MethodGet, c.base+"/status/"+cartID, "", "", true)
+		a, err := c.sendAs(ctx, apiKey, http.MethodGet, "/status/"+cartID, "", "", "")
 		if err != nil || a.Status >= 500 {
 			pause(ctx, rng, 30*time.Millisecond, 120*time.Millisecond)
 			continue

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	_ "modernc.org/sqlite" // the driver the server uses
+	_ "modernc.org/sqlite" // a pure-Go reader of the server's database file
 )
 
 // Ledger account names and journal kinds (package sandbox).
@@ -21,13 +21,14 @@ const (
 // operation is a row of the operations table: a money operation the
 // gateway recorded before calling the issuer.
 type operation struct {
-	OpID       string `json:"opId"`
-	Kind       string `json:"kind"`
-	MerchantID string `json:"merchantId"`
-	CartID     string `json:"cartId"`
-	Currency   string `json:"currency"`
-	Amount     int64  `json:"amount"`
-	AuthRef    string `json:"authRef"`
+	OpID       string   `json:"opId"`
+	Kind       string   `json:"kind"`
+	MerchantID string   `json:"merchantId"`
+	CartID     string   `json:"cartId"`
+	Currency   string   `json:"currency"`
+	Amount     int64    `json:"amount"`
+	AuthRef    string   `json:"authRef"`
+	ItemIDs    []string `json:"itemIds"`
 }
 
 type entry struct {
@@ -141,20 +142,32 @@ func (c *campaign) checkLedger(ctx context.Context) error {
 		return err
 	}
 
-	// Money per cart, from the journals of its operations.
-	merchant := "merchant:" + c.merchantID
-	perCart := map[string]*moneyByCart{}
-	get := func(cartID string) *moneyByCart {
-		if perCart[cartID] == nil {
-			perCart[cartID] = &moneyByCart{}
-		}
-		return perCart[cartID]
+	// Money per cart and per item, from the journals of its operations.
+	merchants := map[string]bool{c.merchantID: true, c.other.merchantID: true}
+	type cartKey struct{ merchant, cart string }
+	type itemKey struct {
+		cartKey
+		item string
 	}
+	type itemMoney struct {
+		captures         int // capture journals that moved money
+		captured, refund int64
+	}
+	perCart := map[cartKey]*moneyByCart{}
+	perItem := map[itemKey]*itemMoney{}
+	get := func(k cartKey) *moneyByCart {
+		if perCart[k] == nil {
+			perCart[k] = &moneyByCart{}
+		}
+		return perCart[k]
+	}
+	movedByMerchant := map[[2]string]int64{} // merchant, currency → captures − refunds
 	var ids []string
 	for id := range journals {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	multiItem := 0
 	for _, id := range ids {
 		kind := kinds[id]
 		if kind == "fund" {
@@ -169,22 +182,54 @@ func (c *campaign) checkLedger(ctx context.Context) error {
 		case kind == "void" && op.Kind != "authorize", kind != "void" && kind != op.Kind:
 			fail("journal %s is a %s, but operation %s is a %s", id, kind, opID, op.Kind)
 			continue
-		case op.MerchantID != c.merchantID:
+		case !merchants[op.MerchantID]:
+			fail("journal %s moved money for merchant %s, which the campaign never created", id, op.MerchantID)
 			continue
 		}
-		m := get(op.CartID)
+		k := cartKey{op.MerchantID, op.CartID}
+		m := get(k)
+		account := "merchant:" + op.MerchantID
 		for _, e := range journals[id] {
-			if e.account != merchant {
+			if e.account != account {
 				continue
+			}
+			var im *itemMoney
+			if (kind == "capture" || kind == "refund") && len(op.ItemIDs) == 1 {
+				ik := itemKey{k, op.ItemIDs[0]}
+				if perItem[ik] == nil {
+					perItem[ik] = &itemMoney{}
+				}
+				im = perItem[ik]
+			} else if kind == "capture" || kind == "refund" {
+				multiItem++
 			}
 			switch kind {
 			case "capture":
 				m.captured += e.amount
+				if im != nil {
+					im.captures++
+					im.captured += e.amount
+				}
 			case "refund":
 				m.refunded -= e.amount
+				if im != nil {
+					im.refund -= e.amount
+				}
 			default:
 				fail("journal %s (%s) touches the merchant's account: %v", id, kind, journals[id])
 			}
+			if kind == "capture" || kind == "refund" {
+				movedByMerchant[[2]string{op.MerchantID, e.currency}] += e.amount
+			}
+		}
+	}
+	// Nothing captured twice, nothing refunded beyond what was captured.
+	for k, im := range perItem {
+		if im.captures > 1 {
+			fail("cart %s item %s of merchant %s was captured %d times (%d in all)", k.cart, k.item, k.merchant, im.captures, im.captured)
+		}
+		if im.refund > im.captured {
+			fail("cart %s item %s of merchant %s: %d refunded, but only %d captured", k.cart, k.item, k.merchant, im.refund, im.captured)
 		}
 	}
 	var allHolds int64
@@ -195,9 +240,9 @@ func (c *campaign) checkLedger(ctx context.Context) error {
 	}
 	var cartHolds int64
 	for _, op := range ops {
-		if op.Kind == "authorize" && op.MerchantID == c.merchantID {
+		if op.Kind == "authorize" {
 			bal := balances[[2]string{holdPrefix + op.OpID, op.Currency}]
-			get(op.CartID).held += bal
+			get(cartKey{op.MerchantID, op.CartID}).held += bal
 			cartHolds += bal
 		}
 	}
@@ -206,60 +251,83 @@ func (c *campaign) checkLedger(ctx context.Context) error {
 	}
 
 	// Per cart, the ledger against the final status.
-	var wantMerchant, gotCaptured, gotRefunded int64
 	compared, skipped := 0, 0
-	for _, ct := range c.snapshotCarts() {
-		m := perCart[ct.ID]
+	known := map[cartKey]bool{}
+	wantMerchant := map[[2]string]int64{} // merchant, currency
+	compare := func(k cartKey, final *cartStatus) {
+		known[k] = true
+		m := perCart[k]
 		if m == nil {
 			m = &moneyByCart{}
 		}
-		gotCaptured += m.captured
-		gotRefunded += m.refunded
-		if ct.final == nil {
+		if final == nil {
 			if *m != (moneyByCart{}) {
-				fail("cart %s has no status, but the ledger holds %d, captured %d, refunded %d for it", ct.ID, m.held, m.captured, m.refunded)
+				fail("cart %s has no status, but the ledger holds %d, captured %d, refunded %d for it", k.cart, m.held, m.captured, m.refunded)
 			}
-			continue
+			return
 		}
-		if len(ct.final.ongoing()) > 0 {
+		if len(final.ongoing()) > 0 {
 			skipped++
-			continue
+			return
 		}
 		compared++
 		var want moneyByCart
-		for _, it := range ct.final.byID {
+		for itemID, it := range final.byID {
 			want.captured += it.ItemAmounts.Captured
 			want.refunded += it.ItemAmounts.Refunded
 			if it.PaymentStatus == stAuthorized {
 				want.held += it.ItemAmounts.Current
 			}
+			if im := perItem[itemKey{k, itemID}]; im != nil && (im.captured != it.ItemAmounts.Captured || im.refund != it.ItemAmounts.Refunded) {
+				fail("cart %s item %s: the ledger captured %d and refunded %d, /status says captured %d refunded %d",
+					k.cart, itemID, im.captured, im.refund, it.ItemAmounts.Captured, it.ItemAmounts.Refunded)
+			}
 		}
-		wantMerchant += want.captured - want.refunded
+		wantMerchant[[2]string{k.merchant, final.Currency}] += want.captured - want.refunded
 		if *m != want {
 			fail("cart %s: ledger holds %d, captured %d, refunded %d; /status says held (authorized current) %d, captured %d, refunded %d: %s",
-				ct.ID, m.held, m.captured, m.refunded, want.held, want.captured, want.refunded, ct.final.statuses())
+				k.cart, m.held, m.captured, m.refunded, want.held, want.captured, want.refunded, final.statuses())
 		}
 	}
-	known := map[string]bool{}
 	for _, ct := range c.snapshotCarts() {
-		known[ct.ID] = true
+		compare(cartKey{c.merchantID, ct.ID}, ct.final)
 	}
-	for cartID, m := range perCart {
-		if !known[cartID] {
-			fail("the ledger moved money for cart %s, which no client opened: %+v", cartID, *m)
+	for _, x := range c.extra {
+		compare(cartKey{x.merchantID, x.id}, x.final)
+	}
+	for k, m := range perCart {
+		if !known[k] {
+			fail("the ledger moved money for cart %s of merchant %s, which the campaign does not know: %+v", k.cart, k.merchant, *m)
 		}
 	}
-	bal := balances[[2]string{merchant, "EUR"}]
-	if bal != gotCaptured-gotRefunded {
-		fail("the merchant's balance is %d, but its captures minus refunds in the journals are %d", bal, gotCaptured-gotRefunded)
+	for k, moved := range movedByMerchant {
+		bal := balances[[2]string{"merchant:" + k[0], k[1]}]
+		if bal != moved {
+			fail("merchant %s's %s balance is %d, but its captures minus refunds in the journals are %d", k[0], k[1], bal, moved)
+		}
 	}
-	if skipped == 0 && bal != wantMerchant {
-		fail("the merchant's balance is %d, but the carts' captured − refunded is %d", bal, wantMerchant)
+	for k, bal := range balances {
+		if mid, ok := strings.CutPrefix(k[0], "merchant:"); ok {
+			if _, seen := movedByMerchant[[2]string{mid, k[1]}]; !seen && bal != 0 {
+				fail("merchant %s's %s balance is %d without any capture or refund", mid, k[1], bal)
+			}
+		}
+	}
+	if skipped == 0 {
+		for k, want := range wantMerchant {
+			if bal := balances[[2]string{"merchant:" + k[0], k[1]}]; bal != want {
+				fail("merchant %s's %s balance is %d, but its carts' captured − refunded is %d", k[0], k[1], bal, want)
+			}
+		}
 	}
 	c.stats.set("ledger", "carts compared with /status", compared)
 	c.stats.set("ledger", "carts skipped (items ongoing)", skipped)
-	c.stats.set("ledger", "merchant balance", int(bal))
+	c.stats.set("ledger", "items with captures or refunds checked", len(perItem))
+	c.stats.set("ledger", "merchant balance", int(balances[[2]string{"merchant:" + c.merchantID, "EUR"}]))
 	c.stats.set("ledger", "held", int(allHolds))
+	if multiItem > 0 {
+		c.stats.set("ledger", "capture/refund entries of several items (not checked per item)", multiItem)
+	}
 	c.logf("ledger: %d accounts, %d journals, %d operations; %d carts compared, %d skipped", len(balances), len(journals), len(ops), compared, skipped)
 	return nil
 }

@@ -32,8 +32,12 @@ const (
 )
 
 // cartExpiry is the merchant's cart expiry (`merchant create
-// --cart-expiry`): an unpaid cart's items expire after it.
+// --cart-expiry`): an unpaid cart's items expire after it. Expiring carts
+// set a shorter one of their own (Cart.Expiry).
 const cartExpiry = 2 * time.Hour
+
+// shortExpiry is the cartExpiry of expiring carts: the least /init accepts.
+const shortExpiry = 60 * time.Second
 
 // amounts are an item's or a cart's amounts in /status.
 type amounts struct {
@@ -56,6 +60,7 @@ type itemStatus struct {
 // cartStatus is the data of /status.
 type cartStatus struct {
 	CartID       string                  `json:"cartId"`
+	Currency     string                  `json:"currency"`
 	TotalAmounts amounts                 `json:"totalAmounts"`
 	Items        []map[string]itemStatus `json:"items"`
 	byID         map[string]itemStatus
@@ -105,6 +110,10 @@ type item struct {
 	TwoStep bool   // capture: true (waits authorized for /capture)
 	Auto    string // autoAction of a two-step item: cancel or complete
 	Window  time.Duration
+	// TimerTrigger and TimerSecs are the item timer's triggerEvent and
+	// value ("" when the item has no timer).
+	TimerTrigger string
+	TimerSecs    int64
 
 	// Requests sent that may touch the item (answered or not).
 	CaptureSent, CancelSent, RefundSent, ModifySent bool
@@ -117,12 +126,22 @@ type item struct {
 // cart is what a client knows about one of its carts.
 type cart struct {
 	ID     string
-	Client int
 	Items  []*item
 	PayURL string
 
+	// CustomerID is sent with carts that have item timers (one customer
+	// per cart, so that the active-timer lock of /init never refuses one).
+	CustomerID string
+	// Expiry is the cart's own cartExpiry (0: the merchant's); Unpaid
+	// carts are never paid, so that their expiry fires.
+	Expiry time.Duration
+	Unpaid bool
+	// Card is the card number the client pays with, as typed.
+	Card string
+
 	InitSent, InitAcked bool
 	InitAt              time.Time // when /init was first sent
+	InitAnswered        time.Time // when its 201 came back
 	PaySent, PayAcked   bool
 	PayFirstSent        time.Time // earliest moment an authorization may have happened
 	PayLastSent         time.Time // latest moment an authorization may have happened
@@ -178,8 +197,13 @@ func (c *cart) allowed(it *item, at time.Time, final bool) map[string]bool {
 	s := map[string]bool{}
 	if !c.PayAcked {
 		s[stInitiated] = true
-		if at.Sub(c.InitAt) >= cartExpiry-slack {
+		if at.Sub(c.InitAt) >= c.expiry()-slack {
 			s[stExpired] = true
+		}
+		// Never paid and surely past its expiry (with a second for the
+		// scheduler): the expiry has fired.
+		if final && !c.PaySent && !c.InitAnswered.IsZero() && at.Sub(c.InitAnswered) >= c.expiry()+time.Second {
+			delete(s, stInitiated)
 		}
 	}
 	if c.PaySent {
@@ -304,6 +328,14 @@ func (c *cart) checkCart(st *cartStatus, at time.Time, final bool, report func(c
 	if sum != st.TotalAmounts {
 		report(checkAmounts, fmt.Sprintf("cart %s: totalAmounts %+v is not the sum of the items %+v", c.ID, st.TotalAmounts, sum))
 	}
+}
+
+// expiry is the cart's expiry.
+func (c *cart) expiry() time.Duration {
+	if c.Expiry > 0 {
+		return c.Expiry
+	}
+	return cartExpiry
 }
 
 // describe is an item's settings for messages.

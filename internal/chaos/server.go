@@ -26,6 +26,14 @@ type server struct {
 	dbPath string
 	addr   string // host:port, fixed for every incarnation
 	logs   io.Writer
+	stdout io.Writer // what the server prints to stdout, besides the listening line
+
+	// life serializes kills, restarts and the restart after a crash, so
+	// that two incarnations never compete for the port.
+	life sync.Mutex
+	// crashed is called, on its own goroutine, when an incarnation exits
+	// although nobody signalled it (a panic, a fatal error, an OOM kill).
+	crashed func(incarnation int, err error, stderrTail string)
 
 	mu          sync.Mutex
 	cmd         *exec.Cmd
@@ -94,11 +102,11 @@ func (s *server) admin(ctx context.Context, args ...string) ([]byte, error) {
 	return stdout.Bytes(), nil
 }
 
-// createMerchant creates the test-mode merchant of the campaign: every
-// privilege, capture windows from 1 s, the given catalog.
-func (s *server) createMerchant(ctx context.Context, items []string) (id, key string, err error) {
-	out, err := s.admin(ctx, "merchant", "create", "--name", "Chaos Shop", "--items", strings.Join(items, ","),
-		"--all-privileges", "--capture-window", "1-604800", "--auto-action-lead", "1",
+// createMerchant creates a test-mode merchant: every privilege, capture
+// windows from 1 s, an auto-action lead of leadTime, the given catalog.
+func (s *server) createMerchant(ctx context.Context, name string, items []string) (id, key string, err error) {
+	out, err := s.admin(ctx, "merchant", "create", "--name", name, "--items", strings.Join(items, ","),
+		"--all-privileges", "--capture-window", "1-604800", "--auto-action-lead", strconv.Itoa(int(leadTime/time.Second)),
 		"--cart-expiry", strconv.Itoa(int(cartExpiry/time.Second)), "--json")
 	if err != nil {
 		return "", "", err
@@ -149,10 +157,28 @@ func (s *server) startOnce() error {
 			if !seen && strings.HasPrefix(sc.Text(), "OmniCart listening on ") {
 				seen = true
 				close(listening)
+				continue
+			}
+			if s.stdout != nil {
+				fmt.Fprintln(s.stdout, sc.Text())
 			}
 		}
-		_ = cmd.Wait()
+		err := cmd.Wait()
 		close(done)
+		s.mu.Lock()
+		mine := s.cmd == cmd // nobody signalled this incarnation
+		inc := s.incarnation
+		if mine {
+			s.cmd, s.done, s.readyAt = nil, nil, time.Time{}
+		}
+		s.mu.Unlock()
+		if mine && s.crashed != nil {
+			tail := stderr.String()
+			if len(tail) > 4000 {
+				tail = tail[len(tail)-4000:]
+			}
+			go s.crashed(inc, err, tail)
+		}
 	}()
 	select {
 	case <-listening:
@@ -169,12 +195,40 @@ func (s *server) startOnce() error {
 	s.incarnation++
 	s.startTimes = append(s.startTimes, time.Since(t0))
 	s.mu.Unlock()
+	select {
+	case <-done: // exited between listening and here: its watcher did not see it as ours
+		s.mu.Lock()
+		if s.cmd == cmd {
+			s.cmd, s.done, s.readyAt = nil, nil, time.Time{}
+		}
+		s.mu.Unlock()
+		return fmt.Errorf("omnicart serve exited just after it started listening: %s", stderr.String())
+	default:
+	}
 	return nil
 }
 
 // kill stops the server with SIGKILL, as a crash would, and waits for the
 // process to be gone.
 func (s *server) kill() { s.signal(syscall.SIGKILL) }
+
+// running reports whether an incarnation is up.
+func (s *server) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd != nil
+}
+
+// restartIfDown starts the server unless an incarnation is up (after a
+// crash: the killer may have restarted it already).
+func (s *server) restartIfDown() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.running() {
+		return nil
+	}
+	return s.start()
+}
 
 // stop sends SIGTERM and waits for a clean exit (at most 40 s, then
 // SIGKILL).
@@ -209,15 +263,24 @@ func (s *server) uptime() time.Duration {
 	return time.Since(s.readyAt)
 }
 
-// lockedBuffer is a bytes.Buffer safe for one writer and other readers.
+// lockedBuffer keeps the last 64 KiB written to it, safe for one writer
+// and other readers.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
+const tailBytes = 64 << 10
+
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.b.Len()+len(p) > 2*tailBytes {
+		keep := l.b.Bytes()[max(0, l.b.Len()-tailBytes):]
+		var nb bytes.Buffer
+		nb.Write(keep)
+		l.b = nb
+	}
 	return l.b.Write(p)
 }
 
