@@ -453,6 +453,7 @@ func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
 	if !hasTimers(c) && t.timerless[pk] {
 		return nil // no timer rows before, none now
 	}
+	delete(t.timerless, pk) // rows may exist after this save
 	if _, err := t.exec(ctx, `DELETE FROM item_timers WHERE cart_pk = ?`, pk); err != nil {
 		return wrap("clear timers", err)
 	}
