@@ -59,8 +59,9 @@ type Tx interface {
 	// CartExists reports whether the merchant has a cart with this id.
 	CartExists(ctx context.Context, merchantID, cartID string) (bool, error)
 	// CreateCart stores a new cart with its payment token hash and events,
-	// and its next deadline due (merchant time; zero for none). It returns
-	// ErrConflict when the cartId exists.
+	// and its next deadline due (real time: the merchant's deadline minus
+	// its test-clock offset; zero for none). It returns ErrConflict when
+	// the cartId exists.
 	CreateCart(ctx context.Context, c *Cart, payTokenHash []byte, due time.Time) error
 	// LockCart loads a cart for update, or returns ErrNotFound.
 	LockCart(ctx context.Context, merchantID, cartID string) (*Cart, error)
@@ -70,7 +71,7 @@ type Tx interface {
 	// Cart loads a cart without locking it, or returns ErrNotFound.
 	Cart(ctx context.Context, merchantID, cartID string) (*Cart, error)
 	// SaveCart saves a changed cart, the events it produced and its next
-	// deadline (merchant time; zero for none).
+	// deadline (real time, as CreateCart; zero for none).
 	SaveCart(ctx context.Context, c *Cart, due time.Time) error
 	// DueCarts lists carts whose next deadline is at or before now (real
 	// time), earliest first, optionally of one merchant only. Engines with

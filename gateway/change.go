@@ -240,10 +240,15 @@ func (u *unit) save(ctx context.Context, m *omnicart.Merchant, c *omnicart.Cart)
 	return u.tx.SaveCart(ctx, c, due(c, m))
 }
 
-// due is the cart's next deadline in merchant time (zero for none).
+// due is the real moment of the cart's next deadline (zero for none):
+// deadlines are kept in merchant time in the cart, and storage indexes
+// them in real time, so a test clock's offset is taken off here.
 func due(c *omnicart.Cart, m *omnicart.Merchant) time.Time {
-	d, _ := c.NextDeadline(m.AutoActionLead())
-	return d
+	d, ok := c.NextDeadline(m.AutoActionLead())
+	if !ok {
+		return time.Time{}
+	}
+	return d.Add(-m.ClockOffset)
 }
 
 func problemsError(sp omnicart.StagedProblems) error {

@@ -360,8 +360,8 @@ func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte
 		return err
 	}
 	res, err := t.exec(ctx, `INSERT INTO carts(merchant_id, cart_id, token_hash, doc, next_due_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ? - (SELECT clock_offset_ms FROM merchants WHERE id = ?), ?, ?)`,
-		c.MerchantID, c.ID, tokenHash, string(doc), dueMs(due), c.MerchantID, ms(c.CreatedAt), ms(c.CreatedAt))
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.MerchantID, c.ID, tokenHash, string(doc), dueMs(due), ms(c.CreatedAt), ms(c.CreatedAt))
 	if isUnique(err) {
 		return omnicart.ErrConflict
 	}
@@ -426,9 +426,9 @@ func (t *txn) SaveCart(ctx context.Context, c *omnicart.Cart, due time.Time) err
 		return err
 	}
 	var pk int64
-	err = t.queryRow(ctx, `UPDATE carts SET doc = ?, next_due_at = ? - (SELECT clock_offset_ms FROM merchants WHERE id = ?), updated_at = ?
+	err = t.queryRow(ctx, `UPDATE carts SET doc = ?, next_due_at = ?, updated_at = ?
 		WHERE merchant_id = ? AND cart_id = ? RETURNING pk`,
-		string(doc), dueMs(due), c.MerchantID, time.Now().UnixMilli(), c.MerchantID, c.ID).Scan(&pk)
+		string(doc), dueMs(due), time.Now().UnixMilli(), c.MerchantID, c.ID).Scan(&pk)
 	if errors.Is(err, sql.ErrNoRows) {
 		return omnicart.ErrNotFound
 	}

@@ -632,16 +632,20 @@ func (c *campaign) report() *Report {
 	}
 	c.stats.mu.Unlock()
 	camp := map[string]int{
-		"kills":             int(c.stats.kills.Load()),
-		"carts":             c.cartCount(),
-		"HTTP attempts":     int(c.stats.attempts.Load()),
-		"HTTP answers":      int(c.stats.answers.Load()),
-		"5xx answers":       int(c.stats.answers5xx.Load()),
-		"duration (s)":      int(time.Since(c.start).Seconds()),
-		"abandoned carts":   0,
-		"requests retried":  0,
-		"keys given up":     0,
-		"median start (ms)": 0,
+		"kills":              int(c.stats.kills.Load()),
+		"carts":              c.cartCount(),
+		"HTTP attempts":      int(c.stats.attempts.Load()),
+		"HTTP answers":       int(c.stats.answers.Load()),
+		"5xx answers":        int(c.stats.answers5xx.Load()),
+		"duration (s)":       int(time.Since(c.start).Seconds()),
+		"abandoned carts":    0,
+		"acknowledged (2xx)": 0,
+		"requests retried":   0,
+		"keys given up":      0,
+		"median start (ms)":  0,
+	}
+	for _, kind := range []string{"init", "pay", "capture", "cancel", "modify", "refund"} {
+		camp["acknowledged (2xx)"] += counts[kind]["acked"]
 	}
 	for _, ct := range c.snapshotCarts() {
 		if ct.Abandoned != "" {
@@ -670,7 +674,11 @@ func (c *campaign) report() *Report {
 	c.mu.Lock()
 	if w := slices.Clone(c.walSizes); len(w) > 0 {
 		slices.Sort(w)
-		counts["WAL at kills"] = map[string]int{"median MB": int(w[len(w)/2] >> 20), "largest MB": int(w[len(w)-1] >> 20)}
+		if counts["WAL"] == nil {
+			counts["WAL"] = map[string]int{}
+		}
+		counts["WAL"]["at kills: median MB"] = int(w[len(w)/2] >> 20)
+		counts["WAL"]["at kills: largest MB"] = int(w[len(w)-1] >> 20)
 	}
 	if l := slices.Clone(c.load); len(l) > 0 {
 		slices.Sort(l)
@@ -746,7 +754,7 @@ func kindOrder(k string) int {
 		return 3
 	case "ledger", "events", "deadlines", "card data", "server log":
 		return 4
-	case "WAL at kills", "machine":
+	case "WAL", "machine":
 		return 5
 	}
 	return 6

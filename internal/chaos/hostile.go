@@ -468,7 +468,9 @@ func (c *campaign) hostileRequests(rng *rand.Rand, t *hostileTargets) []hostileR
 		"/status/:", "/status/:" + t.paid, "/status//" + t.paid, "/status/" + t.paid + "/x", "//init", "/init/", "/%69nit", "/./init",
 		"/deliveries/", "/deliveries/" + long, "/deliveries/%ff", "/callbacks/", "/callbacks/endpoints/", "/callbacks/endpoints/" + long,
 		"/callbacks/endpoints/x/y/z", "/callbacks/events/%00", "/callbacks/events/evt_0/resend", "/sandbox/", "/sandbox/clock/x", "/codes?x=" + long,
-		"/metrics?" + long, "/openapi.yaml/..", "/healthz%00"}
+		"/metrics?" + long, "/openapi.yaml/..", "/healthz%00", "/readyz?" + long, "/sandbox/outbox?" + long, "/sandbox/outbox/x",
+		"/idempotency-keys/", "/idempotency-keys/" + long, "/idempotency-keys/%00", "/idempotency-keys/%ff%fe", "/idempotency-keys/a%2Fb",
+		"/idempotency-keys/" + strings.Repeat("k", 255), "/idempotency-keys/hostile-x?" + long}
 	for i, p := range paths {
 		for _, m := range []string{http.MethodGet, http.MethodPost} {
 			out = append(out, hostileReq{name: fmt.Sprintf("path %d %s", i, m), method: m, path: p, body: []byte(`{}`)})

@@ -266,6 +266,9 @@ func (c *campaign) scanFiles(when string) {
 		c.fail(checkCardData, "%s: no \"last4\":\"1111\" or \"brand\":\"visa\" in the database files: the scan does not see the carts", when)
 	}
 	c.stats.set("card data", "MB scanned "+when, total>>20)
+	if fi, err := os.Stat(c.srv.dbPath + "-wal"); err == nil {
+		c.stats.set("WAL", "MB "+when, int(fi.Size()>>20))
+	}
 	c.logf("card data: %d MB scanned %s (database, WAL, index, logs)", total>>20, when)
 }
 

@@ -207,6 +207,7 @@ func (c *campaign) flood(ctx context.Context, rng *rand.Rand, keys []wrongKey, t
 		{http.MethodGet, "/sandbox/outbox", ""},
 		{http.MethodDelete, "/init", ""},
 		{http.MethodGet, "/capture", ""},
+		{http.MethodGet, "/idempotency-keys/wrongkey-lookup", ""},
 	}
 	hc := httpClient()
 	defer hc.CloseIdleConnections()
