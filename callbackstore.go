@@ -2,16 +2,19 @@ package omnicart
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
 // CallbackStore keeps callback endpoints, published events, deliveries and
-// the delivery log, and reads the events outbox. Storage engines implement
-// it (sqlite.Callbacks); package webhook holds the rules and uses it.
-// Lookups of a missing record return an error wrapping ErrNotFound. The
-// store holds no business rules: which endpoint gets which event, and what
-// an attempt's outcome means, are decided by package webhook and handed in.
+// the delivery log, and hands out the events outbox. Storage engines
+// implement it (sqlite.Callbacks) and pass storetest.RunCallbacks; package
+// webhook holds the rules and uses it. Lookups of a missing record return
+// an error wrapping ErrNotFound. The store holds no business rules: which
+// endpoint gets which event, what an attempt's outcome means, and in which
+// order a cart's deliveries may go are decided by package webhook and
+// handed in. Work is shared between processes by claims on rows (leases
+// with an owner and an end), never by cursors, so several dispatchers may
+// run on one database.
 type CallbackStore interface {
 	// CreateEndpoint stores a new endpoint. It returns ErrNotFound when the
 	// merchant does not exist.
@@ -29,34 +32,40 @@ type CallbackStore interface {
 	// DeleteEndpoint removes an endpoint with its deliveries and log.
 	DeleteEndpoint(ctx context.Context, merchantID, id string) error
 
-	// Outbox returns the fan-out cursor and up to limit events after it,
-	// oldest first.
-	Outbox(ctx context.Context, limit int) (cursor int64, events []OutboxEvent, err error)
-	// Publish records published events and their deliveries and moves the
-	// cursor from `from` to `to`, atomically, if the cursor is still at
-	// from; otherwise it changes nothing and returns ErrCursorMoved.
-	// Deliveries to endpoints that no longer exist or are disabled are
-	// skipped.
-	Publish(ctx context.Context, from, to int64, events []CallbackEvent, deliveries []NewCallbackDelivery) error
+	// ClaimOutbox leases to owner, until `until`, up to limit events of the
+	// outbox (events not fanned out yet) that no other owner holds, oldest
+	// first. A lease that ran out by now is free, so the events of a fan-out
+	// that stopped are taken over; events are claimed per row, so an event
+	// that commits after later ones were fanned out is claimed all the same.
+	ClaimOutbox(ctx context.Context, owner string, now, until time.Time, limit int) ([]OutboxEvent, error)
+	// Publish takes out of the outbox the events among done (their PKs)
+	// that owner claimed last and that are still in it, and records, in the
+	// same transaction, the published events and deliveries that belong to
+	// those; the rest (events taken over by another owner, or already
+	// published) are left alone, with their events and deliveries. It
+	// returns how many events it took out of the outbox. Deliveries to
+	// endpoints that no longer exist or are disabled are skipped.
+	Publish(ctx context.Context, owner string, done []int64, events []CallbackEvent, deliveries []NewCallbackDelivery) (int, error)
 
 	// NextDue returns the earliest next-attempt time of the pending
 	// deliveries of enabled endpoints; ok is false when there are none.
 	NextDue(ctx context.Context) (at time.Time, ok bool, err error)
-	// Claim hands owner due deliveries (next attempt at or before now,
+	// Claim hands r.Owner due deliveries (next attempt at or before r.Now,
 	// endpoint enabled) to send. An endpoint is served by one owner at a
-	// time: owner takes the lease of each endpoint with due deliveries
-	// that no other owner holds (or whose lease expired), until `until`,
-	// and gets due deliveries of each such endpoint, up to perEndpoint
-	// counting those it holds already (held: per endpoint, the deliveries
-	// being sent or sent and not yet recorded, which are not returned
-	// again), up to limit in all. Per endpoint and cart, a delivery waits
-	// while an earlier one of that cart has not had its first attempt, so
-	// that receivers that answer get a cart's events in order.
-	Claim(ctx context.Context, owner string, now, until time.Time, perEndpoint, limit int, held map[string][]int64) ([]CallbackClaim, error)
+	// time: the owner takes the lease of each endpoint with due deliveries
+	// that no other owner holds (or whose lease ran out), until r.Until.
+	// For each endpoint it holds, the store offers r.Ready the endpoint's
+	// due deliveries that are not in r.Held (the deliveries the owner is
+	// sending or has sent and not yet recorded), earliest next attempt
+	// first (then by id), each with the facts of its cart the ordering
+	// rule reads, all read in one consistent view; it returns those Ready
+	// accepts, up to r.PerEndpoint per endpoint counting the held ones, and
+	// up to r.Limit in all. The store applies no ordering rule of its own.
+	Claim(ctx context.Context, r CallbackClaimRequest) ([]CallbackClaim, error)
 	// Extend renews owner's endpoint leases until `until`.
 	Extend(ctx context.Context, owner string, until time.Time) error
-	// Release gives up owner's endpoint leases (the process is stopping),
-	// so that another process may take them at once.
+	// Release gives up owner's endpoint leases and outbox claims (the
+	// process is stopping), so that another process may take them at once.
 	Release(ctx context.Context, owner string) error
 	// Record saves the outcomes of attempts in one transaction: an attempt
 	// log row each, and the delivery's new state when it is still pending
@@ -82,10 +91,6 @@ type CallbackStore interface {
 	// many rows went (0 when none of those was old enough).
 	Prune(ctx context.Context, before time.Time, limit int) (int, error)
 }
-
-// ErrCursorMoved is returned by CallbackStore.Publish when another fan-out
-// moved the cursor first.
-var ErrCursorMoved = errors.New("callbacks: fan-out cursor moved")
 
 // Statuses of a callback endpoint as reported to merchants.
 const (
@@ -151,7 +156,8 @@ func (e *CallbackEndpoint) Secrets(now time.Time) []string {
 }
 
 // OutboxEvent is one event of the outbox (the events a store writes with
-// the cart change that causes them), as the store saved it.
+// the cart change that causes them, in its transaction, and keeps there
+// until they are published), as the store saved it.
 type OutboxEvent struct {
 	PK         int64
 	MerchantID string
@@ -185,6 +191,41 @@ type NewCallbackDelivery struct {
 	CartPK     int64
 	Sequence   int64
 	DueAt      time.Time
+}
+
+// CallbackClaimRequest asks CallbackStore.Claim for deliveries to send.
+type CallbackClaimRequest struct {
+	// Owner is the dispatcher claiming; it leases endpoints until Until.
+	Owner      string
+	Now, Until time.Time
+	// PerEndpoint bounds the deliveries Owner holds per endpoint (Held
+	// counted); Limit bounds the deliveries returned.
+	PerEndpoint, Limit int
+	// Held lists, per endpoint id, the deliveries Owner is sending or has
+	// sent and not yet recorded; they are not offered again.
+	Held map[string][]int64
+	// Ready decides whether a due delivery may be sent now (the ordering
+	// rule); nil accepts every one. It runs while the store's transaction
+	// is open, so it must only compute.
+	Ready func(CallbackCandidate) bool
+}
+
+// CallbackCandidate is a due delivery offered by CallbackStore.Claim, with
+// the facts of its cart that the ordering rule reads.
+type CallbackCandidate struct {
+	DeliveryID int64
+	EndpointID string
+	CartPK     int64
+	Sequence   int64
+	// Attempts is how many attempts the delivery had so far.
+	Attempts int
+	// FirstID and FirstSequence name the earliest (by sequence, then id)
+	// pending delivery of the same cart to the same endpoint that has had
+	// no attempt yet — possibly this one; FirstID is 0 when there is none.
+	FirstID, FirstSequence int64
+	// Unpublished is the lowest sequence of the cart's events still in the
+	// outbox (not fanned out yet), 0 when there is none.
+	Unpublished int64
 }
 
 // CallbackClaim is a leased delivery with what sending it needs.

@@ -13,11 +13,12 @@ import (
 )
 
 // Callbacks is the callback store (omnicart.CallbackStore) in the tables of
-// migration 0004_callbacks, reading the events outbox of 0001_core. Writes
-// are short transactions through DB.WriteTx; SQLite runs one writer at a
-// time, so the fan-out cursor and the endpoint leases are safe with several
-// processes on one file. Batches go to SQLite as JSON arrays (json_each),
-// so that a batch costs a few statements whatever its size.
+// migrations 0004_callbacks and 0008_callback_outbox (the outbox: a row per
+// event not fanned out yet). Writes are short transactions through
+// DB.WriteTx; SQLite runs one writer at a time, so the outbox claims and
+// the endpoint leases are safe with several processes on one file. Batches
+// go to SQLite as JSON arrays (json_each), so that a batch costs a few
+// statements whatever its size.
 type Callbacks struct {
 	db *DB
 

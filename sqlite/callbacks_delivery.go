@@ -10,74 +10,8 @@ import (
 	"github.com/omnicart/omnicart"
 )
 
-// The delivery path of the callback store: the outbox and its fan-out,
-// claims under endpoint leases, and attempt outcomes.
-
-// Outbox returns the fan-out cursor and the events after it, read in one
-// snapshot.
-func (s *Callbacks) Outbox(ctx context.Context, limit int) (int64, []omnicart.OutboxEvent, error) {
-	tx, err := s.db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return 0, nil, wrap("begin read", err)
-	}
-	defer tx.Rollback()
-	var cursor int64
-	cur, err := s.stmt(ctx, tx, `SELECT event_pk FROM callback_cursor WHERE name = 'fanout'`)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := cur.QueryRowContext(ctx).Scan(&cursor); err != nil {
-		return 0, nil, wrap("read fan-out cursor", err)
-	}
-	q, err := s.stmt(ctx, tx, `SELECT e.id, c.merchant_id, c.cart_id, e.cart_pk, e.sequence, e.type, e.body
-		FROM events e JOIN carts c ON c.pk = e.cart_pk WHERE e.id > ? ORDER BY e.id LIMIT ?`)
-	if err != nil {
-		return 0, nil, err
-	}
-	rows, err := q.QueryContext(ctx, cursor, limit)
-	if err != nil {
-		return 0, nil, wrap("read outbox", err)
-	}
-	defer rows.Close()
-	var out []omnicart.OutboxEvent
-	for rows.Next() {
-		var ev omnicart.OutboxEvent
-		var body string
-		if err := rows.Scan(&ev.PK, &ev.MerchantID, &ev.CartID, &ev.CartPK, &ev.Sequence, &ev.Type, &body); err != nil {
-			return 0, nil, err
-		}
-		ev.Body = []byte(body)
-		out = append(out, ev)
-	}
-	return cursor, out, rows.Err()
-}
-
-// Publish records published events and deliveries and moves the cursor,
-// if it is still at from (else omnicart.ErrCursorMoved).
-func (s *Callbacks) Publish(ctx context.Context, from, to int64, events []omnicart.CallbackEvent, ds []omnicart.NewCallbackDelivery) error {
-	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE callback_cursor SET event_pk = ? WHERE name = 'fanout' AND event_pk = ?`, to, from)
-		if err != nil {
-			return wrap("move fan-out cursor", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return omnicart.ErrCursorMoved
-		}
-		if len(events) > 0 {
-			st, err := s.stmt(ctx, tx, `INSERT OR IGNORE INTO callback_events(event_pk, id, merchant_id, cart_id, cart_pk, sequence, type, payload, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-			if err != nil {
-				return err
-			}
-			for _, e := range events {
-				if _, err := st.ExecContext(ctx, e.PK, e.ID, e.MerchantID, e.CartID, e.CartPK, e.Sequence, e.Type, e.Payload, ms(e.CreatedAt)); err != nil {
-					return wrap("publish event", err)
-				}
-			}
-		}
-		return s.insertDeliveries(ctx, tx, ds, nil)
-	})
-}
+// The delivery path of the callback store: deliveries, claims under
+// endpoint leases, and attempt outcomes.
 
 // insertDeliveries creates pending deliveries to enabled endpoints,
 // appending their ids (0 for a skipped one) to ids when it is not nil.
@@ -137,13 +71,13 @@ func (s *Callbacks) NextDue(ctx context.Context) (time.Time, bool, error) {
 	return fromMs(next.Int64), true, nil
 }
 
-// Claim hands owner due deliveries of the endpoints it holds or can take;
-// see omnicart.CallbackStore.
-func (s *Callbacks) Claim(ctx context.Context, owner string, now, until time.Time, perEndpoint, limit int, held map[string][]int64) ([]omnicart.CallbackClaim, error) {
+// Claim hands r.Owner due deliveries of the endpoints it holds or can
+// take, as r.Ready accepts them; see omnicart.CallbackStore.
+func (s *Callbacks) Claim(ctx context.Context, r omnicart.CallbackClaimRequest) ([]omnicart.CallbackClaim, error) {
 	var out []omnicart.CallbackClaim
 	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		nowMs := ms(now)
+		nowMs := ms(r.Now)
 		due, err := s.stmt(ctx, tx, `SELECT `+endpointCols+` FROM callback_endpoints e WHERE e.enabled = 1 AND EXISTS
 			(SELECT 1 FROM callback_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= ?)`)
 		if err != nil {
@@ -173,21 +107,21 @@ func (s *Callbacks) Claim(ctx context.Context, owner string, now, until time.Tim
 			return err
 		}
 		for _, e := range eps {
-			if len(out) >= limit {
+			if len(out) >= r.Limit {
 				break
 			}
-			res, err := lease.ExecContext(ctx, e.ID, owner, ms(until), nowMs)
+			res, err := lease.ExecContext(ctx, e.ID, r.Owner, ms(r.Until), nowMs)
 			if err != nil {
 				return wrap("lease endpoint", err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				continue // another process serves this endpoint
 			}
-			slots := min(perEndpoint-len(held[e.ID]), limit-len(out))
+			slots := min(r.PerEndpoint-len(r.Held[e.ID]), r.Limit-len(out))
 			if slots <= 0 {
 				continue
 			}
-			claims, err := s.claimFor(ctx, tx, e, nowMs, slots, held[e.ID])
+			claims, err := s.claimFor(ctx, tx, e, nowMs, slots, r.Held[e.ID], r.Ready)
 			if err != nil {
 				return err
 			}
@@ -198,9 +132,27 @@ func (s *Callbacks) Claim(ctx context.Context, owner string, now, until time.Tim
 	return out, err
 }
 
+// candidatesSQL lists an endpoint's due deliveries that are not held,
+// earliest next attempt first, with the facts of their carts: the
+// earliest pending delivery of the cart to the endpoint that has had no
+// attempt (f), and the lowest sequence of the cart's events still in the
+// outbox. SQLite walks callback_deliveries_due in order and computes the
+// facts of a row only when it is read, so a claim reads as many rows as it
+// looks at.
+const candidatesSQL = `SELECT d.id, d.attempts, d.event_pk, d.cart_pk, d.sequence, f.id, f.sequence,
+		(SELECT MIN(o.sequence) FROM callback_outbox o WHERE o.cart_pk = d.cart_pk)
+	FROM callback_deliveries d
+	LEFT JOIN callback_deliveries f ON f.id = (SELECT p.id FROM callback_deliveries p
+		WHERE p.cart_pk = d.cart_pk AND p.endpoint_id = d.endpoint_id AND p.status = 'pending' AND p.attempts = 0
+		ORDER BY p.sequence, p.id LIMIT 1)
+	WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.next_attempt_at <= ?
+	  AND d.id NOT IN (SELECT value FROM json_each(?))
+	ORDER BY d.next_attempt_at, d.id`
+
 // claimFor returns up to `slots` due deliveries of one endpoint that are
-// not held already.
-func (s *Callbacks) claimFor(ctx context.Context, tx *sql.Tx, e *omnicart.CallbackEndpoint, nowMs int64, slots int, held []int64) ([]omnicart.CallbackClaim, error) {
+// not held and that ready accepts.
+func (s *Callbacks) claimFor(ctx context.Context, tx *sql.Tx, e *omnicart.CallbackEndpoint, nowMs int64, slots int, held []int64,
+	ready func(omnicart.CallbackCandidate) bool) ([]omnicart.CallbackClaim, error) {
 	heldJSON, err := json.Marshal(held)
 	if err != nil {
 		return nil, err
@@ -208,30 +160,29 @@ func (s *Callbacks) claimFor(ctx context.Context, tx *sql.Tx, e *omnicart.Callba
 	if held == nil {
 		heldJSON = []byte("[]")
 	}
-	q, err := s.stmt(ctx, tx, `SELECT d.id, d.attempts, d.event_pk FROM callback_deliveries d
-		WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.next_attempt_at <= ?
-		  AND d.id NOT IN (SELECT value FROM json_each(?))
-		  AND NOT EXISTS (SELECT 1 FROM callback_deliveries p
-		    WHERE p.cart_pk = d.cart_pk AND p.endpoint_id = d.endpoint_id AND p.sequence <= d.sequence
-		      AND p.status = 'pending' AND p.attempts = 0 AND (p.sequence < d.sequence OR p.id < d.id))
-		ORDER BY d.next_attempt_at, d.id LIMIT ?`)
+	q, err := s.stmt(ctx, tx, candidatesSQL)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.QueryContext(ctx, e.ID, nowMs, string(heldJSON), slots)
+	rows, err := q.QueryContext(ctx, e.ID, nowMs, string(heldJSON))
 	if err != nil {
 		return nil, wrap("due deliveries", err)
 	}
 	var out []omnicart.CallbackClaim
 	var eventPKs []int64
-	for rows.Next() {
-		var id, pk int64
-		var attempts int
-		if err := rows.Scan(&id, &attempts, &pk); err != nil {
+	for len(out) < slots && rows.Next() {
+		c := omnicart.CallbackCandidate{EndpointID: e.ID}
+		var pk int64
+		var firstID, firstSeq, unpublished sql.NullInt64
+		if err := rows.Scan(&c.DeliveryID, &c.Attempts, &pk, &c.CartPK, &c.Sequence, &firstID, &firstSeq, &unpublished); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		out = append(out, omnicart.CallbackClaim{DeliveryID: id, Attempt: attempts + 1, Endpoint: *e})
+		c.FirstID, c.FirstSequence, c.Unpublished = firstID.Int64, firstSeq.Int64, unpublished.Int64
+		if ready != nil && !ready(c) {
+			continue
+		}
+		out = append(out, omnicart.CallbackClaim{DeliveryID: c.DeliveryID, Attempt: c.Attempts + 1, Endpoint: *e})
 		eventPKs = append(eventPKs, pk)
 	}
 	rows.Close()
@@ -289,11 +240,14 @@ func (s *Callbacks) Extend(ctx context.Context, owner string, until time.Time) e
 	})
 }
 
-// Release gives up owner's endpoint leases.
+// Release gives up owner's endpoint leases and outbox claims.
 func (s *Callbacks) Release(ctx context.Context, owner string) error {
 	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM callback_leases WHERE owner = ?`, owner)
-		return wrap("release leases", err)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM callback_leases WHERE owner = ?`, owner); err != nil {
+			return wrap("release leases", err)
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE callback_outbox SET owner = '', until = 0 WHERE owner = ?`, owner)
+		return wrap("release outbox claims", err)
 	})
 }
 

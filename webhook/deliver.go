@@ -47,7 +47,7 @@ type storeDone struct {
 func (d *Dispatcher) deliverLoop(ctx context.Context) {
 	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSends()
-	l := &loop{d: d, owner: newOwner(), results: make(chan result, d.MaxInFlight), queues: map[string]*endpointQueue{},
+	l := &loop{d: d, owner: d.owner(), results: make(chan result, d.MaxInFlight), queues: map[string]*endpointQueue{},
 		jobs: make(chan storeJob), done: make(chan storeDone), held: map[int64]string{}, sendCtx: sendCtx, cancelSends: cancelSends}
 	go l.storeWorker(context.WithoutCancel(ctx))
 	l.run(ctx)
@@ -255,8 +255,8 @@ func (l *loop) take(ctx context.Context, r result) bool {
 
 // stop waits for the store job and the attempts under way (for at most
 // StopGrace; then they are abandoned and attempted again by whoever
-// serves their endpoint next), records the outcomes, and gives up the
-// endpoint leases so that the next process takes over at once. Queued
+// serves their endpoint next) and records the outcomes; Run then gives up
+// the endpoint leases so that the next process takes over at once. Queued
 // deliveries were never attempted; they stay due.
 func (l *loop) stop() {
 	if l.busy {
@@ -286,9 +286,6 @@ func (l *loop) stop() {
 		l.jobs <- storeJob{outcomes: l.outcomes}
 		<-l.done
 	}
-	if err := l.d.Store.Release(context.Background(), l.owner); err != nil {
-		l.d.Log.Error("callbacks: releasing endpoint leases", "err", err)
-	}
 }
 
 // claim leases due deliveries when some are due and returns them with how
@@ -306,7 +303,8 @@ func (d *Dispatcher) claim(ctx context.Context, owner string, room int, held map
 	if next.After(now) {
 		return nil, min(next.Sub(now), maxWait)
 	}
-	claims, err := d.Store.Claim(ctx, owner, now, now.Add(d.Lease), d.Prefetch, room, held)
+	claims, err := d.Store.Claim(ctx, omnicart.CallbackClaimRequest{Owner: owner, Now: now, Until: now.Add(d.Lease),
+		PerEndpoint: d.Prefetch, Limit: room, Held: held, Ready: InOrder})
 	if err != nil {
 		d.Log.ErrorContext(ctx, "callbacks: claiming deliveries", "err", err)
 		return nil, maxWait

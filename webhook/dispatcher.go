@@ -50,7 +50,9 @@ type Dispatcher struct {
 	// Lease is how long an endpoint lease lasts without renewal (default
 	// 5 s); the dispatcher renews its leases every Lease/3, so a crashed
 	// process's endpoints (and the deliveries it had not recorded) are
-	// taken over within Lease.
+	// taken over within Lease. Outbox events claimed by a fan-out are
+	// leased as long, and taken over as soon, if it dies before publishing
+	// them.
 	Lease time.Duration
 	// Poll is how often the outbox is polled for new events (default
 	// 50 ms).
@@ -65,9 +67,11 @@ type Dispatcher struct {
 	// context ends (default 5 s).
 	StopGrace time.Duration
 
-	wakeOnce sync.Once
-	wake     chan struct{}
-	keys     keyCache
+	wakeOnce  sync.Once
+	wake      chan struct{}
+	ownerOnce sync.Once
+	ownerID   string
+	keys      keyCache
 }
 
 // Defaults of the Dispatcher.
@@ -134,7 +138,9 @@ func (d *Dispatcher) Poke() {
 // Run fans out and delivers until ctx ends. Attempts under way when ctx
 // ends may finish for StopGrace and are recorded; those still running then
 // are abandoned (attempted again by the next run, without counting as
-// attempts). Run returns when everything it started has stopped.
+// attempts). Run returns when everything it started has stopped, after
+// giving up its endpoint leases and outbox claims so that another process
+// takes them over at once.
 func (d *Dispatcher) Run(ctx context.Context) {
 	d.defaults()
 	done := make(chan struct{}, 2)
@@ -149,6 +155,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	d.deliverLoop(ctx)
 	<-done
 	<-done
+	if err := d.Store.Release(context.WithoutCancel(ctx), d.owner()); err != nil {
+		d.Log.Error("callbacks: releasing endpoint leases and outbox claims", "err", err)
+	}
 }
 
 // fanOutLoop fans out until ctx ends: again at once after a full batch,
@@ -177,14 +186,16 @@ func (d *Dispatcher) fanOutLoop(ctx context.Context) {
 	}
 }
 
-// FanOut handles one batch of the outbox: it builds each event's payload
-// and a delivery for every enabled endpoint of the event's merchant that
-// wants its type, and publishes them with the cursor move. It returns how
-// many events it handled (0 when the outbox is empty or another process
-// handled the batch first).
+// FanOut handles one batch of the outbox: it claims up to Batch events
+// that no other process holds, builds each event's payload and a delivery
+// for every enabled endpoint of the event's merchant that wants its type,
+// and publishes them, which takes the events out of the outbox. It returns
+// how many events it claimed (0 when the outbox has none free).
 func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
 	d.defaults()
-	cursor, evs, err := d.Store.Outbox(ctx, d.Batch)
+	now := d.Clock.Now()
+	owner := d.owner()
+	evs, err := d.Store.ClaimOutbox(ctx, owner, now, now.Add(d.Lease), d.Batch)
 	if err != nil || len(evs) == 0 {
 		return 0, err
 	}
@@ -198,14 +209,16 @@ func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
 			byMerchant[e.MerchantID] = append(byMerchant[e.MerchantID], e)
 		}
 	}
-	now := d.Clock.Now()
+	done := make([]int64, 0, len(evs))
 	pubs := make([]omnicart.CallbackEvent, 0, len(evs))
 	var ds []omnicart.NewCallbackDelivery
 	for _, ev := range evs {
+		done = append(done, ev.PK)
 		id, body, err := BuildPayload(ev.MerchantID, ev.CartID, ev.Body)
 		if err != nil {
-			// A stored event that cannot be read is a bug; holding the
-			// cursor on it would stop every callback, so it is skipped.
+			// A stored event that cannot be read is a bug; leaving it in
+			// the outbox would hold up its cart's later events forever,
+			// so it is taken out unpublished.
 			d.Log.ErrorContext(ctx, "callbacks: skipping unreadable event", "event_pk", ev.PK, "merchant", ev.MerchantID, "cart", ev.CartID, "err", err)
 			continue
 		}
@@ -217,11 +230,9 @@ func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	err = d.Store.Publish(ctx, cursor, evs[len(evs)-1].PK, pubs, ds)
-	if errors.Is(err, omnicart.ErrCursorMoved) {
-		return 0, nil
-	}
-	if err != nil {
+	// Events another process took over meanwhile (our lease ran out) are
+	// left to it.
+	if _, err := d.Store.Publish(ctx, owner, done, pubs, ds); err != nil {
 		return 0, err
 	}
 	return len(evs), nil
@@ -235,12 +246,17 @@ type result struct {
 	canceled bool
 }
 
-func newOwner() string {
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("crypto/rand failed: %v", err))
-	}
-	return "dsp_" + hex.EncodeToString(b)
+// owner is the dispatcher's name in the leases it takes (endpoints and
+// outbox events): random, once per Dispatcher.
+func (d *Dispatcher) owner() string {
+	d.ownerOnce.Do(func() {
+		b := make([]byte, 12)
+		if _, err := rand.Read(b); err != nil {
+			panic(fmt.Sprintf("crypto/rand failed: %v", err))
+		}
+		d.ownerID = "dsp_" + hex.EncodeToString(b)
+	})
+	return d.ownerID
 }
 
 // attempt sends one delivery and decides what follows.
