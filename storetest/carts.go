@@ -396,14 +396,15 @@ func testDeadlines(t *testing.T, s omnicart.Store) {
 		}
 		return nil
 	})
-	// Saving a cart after the advance stores its deadline against the new
-	// offset.
+	// Deadlines are stored in real time, as given: the caller takes the
+	// merchant's offset off (a merchant-time deadline of t0+2h is t0+1h
+	// in real time after the advance).
 	tx(t, s, func(tx omnicart.Tx) error {
 		got, err := tx.LockCart(ctx, "m1", "cart-due-b")
 		if err != nil {
 			return err
 		}
-		return tx.SaveCart(ctx, got, t0.Add(2*time.Hour))
+		return tx.SaveCart(ctx, got, t0.Add(2*time.Hour-time.Hour))
 	})
 	if got := dueAt(t0.Add(time.Hour), "m1"); fmt.Sprint(got) != "[m1/cart-due-a m1/cart-due-b]" {
 		t.Fatalf("re-saved deadline: %v", got)
@@ -411,7 +412,9 @@ func testDeadlines(t *testing.T, s omnicart.Store) {
 	// A cart created after the advance has its deadline stored against
 	// the new offset too.
 	d := newCart(t, m1, "cart-due-d", "", false, t0.Add(time.Hour+time.Second))
-	tx(t, s, func(tx omnicart.Tx) error { return tx.CreateCart(ctx, d, []byte("tok-d"), due(d, m1)) })
+	m1Later := *m1
+	m1Later.ClockOffset = time.Hour
+	tx(t, s, func(tx omnicart.Tx) error { return tx.CreateCart(ctx, d, []byte("tok-d"), due(d, &m1Later)) })
 	if got := dueAt(t0.Add(7201*time.Second-time.Millisecond), "m1"); fmt.Sprint(got) != "[m1/cart-due-a m1/cart-due-b]" {
 		t.Fatalf("a cart created after the advance, before its deadline: %v", got)
 	}

@@ -116,10 +116,15 @@ func newCart(tb testing.TB, m *omnicart.Merchant, id, customer string, timer boo
 	return c
 }
 
-// due is the cart's next deadline in merchant time, zero for none.
+// due is the real moment of the cart's next deadline (its merchant-time
+// deadline minus the merchant's test-clock offset), zero for none: what
+// CreateCart and SaveCart take.
 func due(c *omnicart.Cart, m *omnicart.Merchant) time.Time {
-	d, _ := c.NextDeadline(m.AutoActionLead())
-	return d
+	d, ok := c.NextDeadline(m.AutoActionLead())
+	if !ok {
+		return time.Time{}
+	}
+	return d.Add(-m.ClockOffset)
 }
 
 // docOf is the cart as a JSON document: two carts with the same document
