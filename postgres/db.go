@@ -1,0 +1,264 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is an OmniCart database on a PostgreSQL server, shared by every node
+// that opens it: a pgx connection pool, with the schema migrated.
+type DB struct {
+	pool *pgxpool.Pool
+
+	closeOnce sync.Once
+
+	// merchants caches decoded merchant documents by id (see
+	// decodeMerchant).
+	merchants sync.Map
+}
+
+// defaultMaxConns is the pool size when the URL sets none
+// (pool_max_conns): a write transaction holds a connection for as long as
+// it runs, waits for row locks included, and may read through a second one
+// (Store.View, Store.Read) meanwhile.
+const defaultMaxConns = 16
+
+// Open connects to the PostgreSQL database at url (a postgres:// URL or a
+// key=value connection string, with pgxpool's pool_* parameters) and
+// applies the pending migrations, one node at a time (see migrate). Errors
+// are the URL's, the server's or a migration's.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !setsParam(url, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
+	}
+	for name, v := range map[string]string{
+		"application_name": "omnicart",
+		// A node that hangs (rather than dies) inside a transaction would
+		// keep its carts, claims and balances locked: the server ends such
+		// a session after a minute of silence.
+		"idle_in_transaction_session_timeout": "60s",
+	} {
+		if _, ok := cfg.ConnConfig.RuntimeParams[name]; !ok && !setsParam(url, name) {
+			cfg.ConnConfig.RuntimeParams[name] = v
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	d := &DB{pool: pool}
+	if err := d.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// setsParam reports whether the connection string s sets parameter name.
+func setsParam(s, name string) bool {
+	if u, err := url.Parse(s); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return u.Query().Has(name)
+	}
+	return strings.Contains(s, name+"=")
+}
+
+// Close closes the pool, waiting for the connections in use to be
+// released. Closing again does nothing.
+func (d *DB) Close() error {
+	d.closeOnce.Do(d.pool.Close)
+	return nil
+}
+
+// Ping checks that the server answers.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := d.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// Pool returns the connection pool, for adapters that keep their own
+// tables in the same database.
+func (d *DB) Pool() *pgxpool.Pool { return d.pool }
+
+// PoolStats are the figures of the connection pool, for metrics.
+type PoolStats struct {
+	MaxConns      int32 // the pool's size
+	TotalConns    int32 // open connections
+	AcquiredConns int32 // connections in use
+	IdleConns     int32 // open connections not in use
+	// AcquireCount counts the connections handed out, EmptyAcquireCount
+	// those that had to wait for one (none idle), and AcquireWait is the
+	// total time spent waiting.
+	AcquireCount      int64
+	EmptyAcquireCount int64
+	AcquireWait       time.Duration
+	NewConns          int64 // connections opened since the start
+}
+
+// Stats returns the pool's figures.
+func (d *DB) Stats() PoolStats {
+	s := d.pool.Stat()
+	return PoolStats{MaxConns: s.MaxConns(), TotalConns: s.TotalConns(), AcquiredConns: s.AcquiredConns(),
+		IdleConns: s.IdleConns(), AcquireCount: s.AcquireCount(), EmptyAcquireCount: s.EmptyAcquireCount(),
+		AcquireWait: s.EmptyAcquireWaitTime(), NewConns: s.NewConnsCount()}
+}
+
+// migrationLock is the key of the session-level advisory lock that
+// migrations run under ("omnicart" in ASCII), so that nodes starting at
+// once apply them one at a time.
+const migrationLock int64 = 0x6f6d6e6963617274
+
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations, in name order, each in a transaction of its own with
+// its record. It runs under a session-level advisory lock on a connection
+// of its own: a second node starting meanwhile waits, then finds the
+// migrations recorded; a node that dies mid-way releases the lock with its
+// connection, and its unfinished migration rolled back.
+func (d *DB) migrate(ctx context.Context) error {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return fmt.Errorf("postgres: migrate: lock: %w", err)
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock); err != nil {
+			conn.Conn().Close(context.Background()) // closing the session releases the lock
+		}
+	}()
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    TEXT PRIMARY KEY,
+		applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("postgres: migrations table: %w", err)
+	}
+	applied := map[string]bool{}
+	rows, err := conn.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	for _, v := range versions {
+		applied[v] = true
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+		if applied[version] {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			// No arguments: the simple protocol, which runs every
+			// statement of the file.
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations(version) VALUES ($1)`, version)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", version, err)
+		}
+	}
+	return nil
+}
+
+// Secret returns the named server secret, creating 32 random bytes the
+// first time. Secrets key the API-key hash and card fingerprints, so every
+// node on the database shares them: when two nodes create the same secret
+// at once, the first insert wins (ON CONFLICT DO NOTHING waits for it) and
+// both return its value. Errors are the server's.
+func (d *DB) Secret(ctx context.Context, name string) ([]byte, error) {
+	v, err := d.secret(ctx, name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		fresh := make([]byte, 32)
+		if _, err := rand.Read(fresh); err != nil {
+			return nil, fmt.Errorf("secret %s: %w", name, err)
+		}
+		if _, err := d.pool.Exec(ctx, `INSERT INTO settings(name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
+			return nil, fmt.Errorf("secret %s: %w", name, err)
+		}
+		v, err = d.secret(ctx, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	return v, nil
+}
+
+func (d *DB) secret(ctx context.Context, name string) ([]byte, error) {
+	var v []byte
+	err := d.pool.QueryRow(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v)
+	return v, err
+}
+
+// isUnique reports whether err is a unique violation (SQLSTATE 23505).
+func isUnique(err error) bool { return hasCode(err, "23505") }
+
+// hasCode reports whether err is a server error with one of codes.
+func hasCode(err error, codes ...string) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	for _, c := range codes {
+		if pe.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMs(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// msOrNil is t in milliseconds, or NULL for the zero time.
+func msOrNil(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	v := ms(t)
+	return &v
+}
