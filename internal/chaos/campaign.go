@@ -168,6 +168,8 @@ type campaign struct {
 	walDone  chan struct{}
 	walBusy  atomic.Bool
 	walSizes []int64
+	walSalts [8]byte // the WAL's salts at the last copy
+	walSeen  int64   // its size then
 	// load samples /proc/loadavg's one-minute load every few seconds.
 	load []float64
 }

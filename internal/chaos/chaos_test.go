@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,18 @@ func TestScheduleAddsUp(t *testing.T) {
 	}
 	if len(gaps) != 500 || long < 500/6 || sum > 30*time.Minute {
 		t.Fatalf("%d gaps, %d long, %s in all", len(gaps), long, sum)
+	}
+}
+
+func TestScanFileFindsALeak(t *testing.T) {
+	path := t.TempDir() + "/f"
+	data := append(bytes.Repeat([]byte{0, 0x9f, 'x'}, 1000), []byte(`{"n":"4111 1111 1111 1111","brand":"visa","last4":"1111"}`)...)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &campaign{}
+	size, found, leaks, err := c.scanFile(path, []string{"4111111111111111"}, true, []byte(`"brand":"visa","last4":"1111"`))
+	if err != nil || size != int64(len(data)) || !found || len(leaks) != 1 || leaks[0].off != 3006 {
+		t.Fatalf("size %d found %v leaks %+v err %v", size, found, leaks, err)
 	}
 }
