@@ -1,5 +1,19 @@
 package omnicart
 
+// The identifier rules, as a person reads them. They are the rules of SPEC
+// §3.1 (the patterns of /openapi.yaml), stated in the "rule" of a debug
+// answer when an identifier breaks its rule (docs/API.md).
+const (
+	RuleCartID     = "cartId: 9 to 36 characters, each a letter, a digit, _ or - ([A-Za-z0-9_-]{9,36})"
+	RuleItemID     = "itemId: 1 to 64 characters, each a letter, a digit, _, . or - ([A-Za-z0-9_.-]{1,64})"
+	RuleTag        = "tag: 1 to 64 characters, each a letter, a digit, _, . or - ([A-Za-z0-9_.-]{1,64})"
+	RuleCustomerID = "customerId: 1 to 64 printable ASCII characters, no spaces ([!-~]{1,64})"
+	// RuleItemIDList and RuleTagList are the rules of the filter lists
+	// (filterBox.itemIds, filterBox.tags, and status's itemIds and tags).
+	RuleItemIDList = "a non-empty list of itemIds; " + RuleItemID
+	RuleTagList    = "a non-empty list of tags; " + RuleTag
+)
+
 func validChars(s string, min, max int, extra string) bool {
 	if len(s) < min || len(s) > max {
 		return false

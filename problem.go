@@ -91,6 +91,10 @@ type Problem struct {
 	Args []string
 	// Items fills the [...] list placeholder.
 	Items []string
+	// Rule states the rule an identifier broke (RuleCartID, ...), for the
+	// debug answer; empty for other problems. It is not part of the
+	// message, whose text SPEC fixes.
+	Rule string
 }
 
 // Message renders the problem's message from the catalogue.

@@ -17,9 +17,11 @@ type InitResult struct {
 }
 
 // Init opens a cart. sp holds what the request decoder found; Init adds the
-// existence, catalog, value, timer, privilege and active-timer checks, and
-// returns an *omnicart.Error with every problem in reporting order when any
-// is an error.
+// checks that the cart could be paid here (131000 first of all for a
+// merchant no provider serves, 123003 for a payment link on a channel with
+// no sender: refuseUnpayable), and the existence, catalog, value, timer,
+// privilege and active-timer checks, and returns an *omnicart.Error with
+// every problem in reporting order when any is an error.
 func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart.InitSpec, sp omnicart.StagedProblems) (*InitResult, error) {
 	token := randomToken(32)
 	res, err := s.change(ctx, func(u *unit) (any, error, error) {
@@ -30,6 +32,9 @@ func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart
 			return nil, nil, err
 		}
 		now := m.Now(s.Now())
+		if err := s.refuseUnpayable(m, spec, &sp); err != nil {
+			return nil, nil, err
+		}
 		if spec.CartID != "" {
 			exists, err := tx.CartExists(ctx, m.ID, spec.CartID)
 			if err != nil {

@@ -18,6 +18,22 @@ func enqueuePaymentLink(ctx context.Context, tx omnicart.Tx, c *omnicart.Cart, m
 	return tx.EnqueueNotification(ctx, n)
 }
 
+// canSendLink reports whether the payment link of m's carts can be sent on
+// channel: redirect needs nothing, test-mode merchants' messages go to the
+// sandbox outbox when the channel has no sender, and live merchants' need
+// the channel's sender (LinkSenders).
+func (s *Service) canSendLink(m *omnicart.Merchant, channel string) bool {
+	switch channel {
+	case omnicart.ChannelEmail, omnicart.ChannelSMS, omnicart.ChannelPush:
+	default:
+		return true
+	}
+	if m.Mode == omnicart.ModeTest {
+		return true
+	}
+	return s.LinkSenders != nil && s.LinkSenders(channel)
+}
+
 // Deliveries lists the payment-link messages of one of the merchant's carts,
 // newest first. An unknown cart gives 123001.
 func (s *Service) Deliveries(ctx context.Context, m *omnicart.Merchant, cartID string) ([]omnicart.Notification, error) {

@@ -33,12 +33,49 @@ type Service struct {
 	// It is kept outside the database, so that a dump of the database does
 	// not reveal the payment links those answers carry.
 	AnswerKey []byte
-	Log       *slog.Logger
+	// LinkSenders reports whether a payment-link channel (email, sms,
+	// push) has a sender configured (SMTP, an SMS or push provider); nil
+	// means none has. Test-mode merchants do without: their messages go
+	// to the sandbox outbox.
+	LinkSenders func(channel string) bool
+	Log         *slog.Logger
 }
 
 // ErrNoProvider is returned by Service.Provider for a merchant that has no
 // way to move money (a live merchant while no acquirer is configured).
 var ErrNoProvider = errors.New("no payment provider for this merchant")
+
+// CanPay reports whether a provider serves merchants of the given mode:
+// false for live mode while no live provider is configured. Readiness and
+// the payment page say so instead of failing.
+func (s *Service) CanPay(mode omnicart.Mode) bool {
+	if s.Provider == nil {
+		return false
+	}
+	_, err := s.Provider(&omnicart.Merchant{Mode: mode})
+	return !errors.Is(err, ErrNoProvider)
+}
+
+// refuseUnpayable adds to sp the refusals of a cart that this server could
+// not be paid or its link delivered: first of all 131000 for a merchant no
+// provider serves (a live merchant while no live provider is configured:
+// its customers could never pay), then 123003
+// paymentForm.deliveryOption for a payment link on a channel that has no
+// sender for this merchant (it could never be sent). Either way the
+// merchant never holds a paymentUrl that cannot work or believes a link
+// was sent that cannot be.
+func (s *Service) refuseUnpayable(m *omnicart.Merchant, spec *omnicart.InitSpec, sp *omnicart.StagedProblems) error {
+	if _, err := s.Provider(m); errors.Is(err, ErrNoProvider) {
+		first := omnicart.Staged{Stage: omnicart.StageBody, Problem: omnicart.Problem{Code: omnicart.CodeMethodNotAllowed}}
+		*sp = append(omnicart.StagedProblems{first}, *sp...)
+	} else if err != nil {
+		return err
+	}
+	if !s.canSendLink(m, spec.PaymentForm.DeliveryOption) {
+		sp.Add(omnicart.StageValues, omnicart.Problem{Code: omnicart.CodeInvalidValue, Arg: "paymentForm.deliveryOption"})
+	}
+	return nil
+}
 
 func randomToken(n int) string {
 	b := make([]byte, n)

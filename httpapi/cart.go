@@ -17,6 +17,7 @@ func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return
 	}
 	spec, rd := parseInit(root)
+	explainIDs(rd.sp, idsInit, root)
 	rc.debug = rd.debugFlag(root)
 	answer(s, w, r, rc, func(ctx context.Context) (*gateway.InitResult, error) {
 		return s.Service.Init(ctx, rc.merchant, spec, rd.sp)
@@ -48,6 +49,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		cartID = ""
 	}
 	f := rd.statusQuery(r.URL.Query(), rc)
+	explainIDs(rd.sp, idsStatus, nil)
 	res, err := s.Service.Status(r.Context(), rc.merchant, cartID, f, rd.sp)
 	if err != nil {
 		s.fail(w, r, rc, err)
@@ -115,6 +117,7 @@ func (s *Server) actionHandler(a omnicart.Action) apiHandler {
 		rd.object(at{stage: omnicart.StageValues}, "", root, "cartId", "filterBox", "debug")
 		cartID := rd.cartID(root)
 		f := rd.filterBox(root)
+		explainIDs(rd.sp, idsAction, root)
 		rc.debug = rd.debugFlag(root)
 		answer(s, w, r, rc, func(ctx context.Context) ([]string, error) {
 			return s.Service.Act(ctx, rc.merchant, a, cartID, f, rd.sp)
@@ -134,6 +137,7 @@ func (s *Server) handleModify(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return
 	}
 	cartID, spec, rd := parseModify(root)
+	explainIDs(rd.sp, idsModify, root)
 	rc.debug = rd.debugFlag(root)
 	answer(s, w, r, rc, func(ctx context.Context) (*omnicart.ModifyResult, error) {
 		return s.Service.Modify(ctx, rc.merchant, cartID, spec, rd.sp)

@@ -38,16 +38,22 @@ func httpStatus(code omnicart.Code, created bool) int {
 	return http.StatusBadRequest
 }
 
+// debugEntry is one entry of the debug list. Rule states the rule an
+// identifier broke (omnicart.Problem.Rule), beside the message whose text
+// SPEC fixes.
 type debugEntry struct {
 	Code    omnicart.Code `json:"code"`
 	Message string        `json:"message"`
+	Rule    string        `json:"rule,omitempty"`
 }
 
 type envelope struct {
-	CartID    string        `json:"cartId,omitempty"`
-	Data      any           `json:"data,omitempty"`
-	Code      omnicart.Code `json:"code"`
-	Message   string        `json:"message"`
+	CartID  string        `json:"cartId,omitempty"`
+	Data    any           `json:"data,omitempty"`
+	Code    omnicart.Code `json:"code"`
+	Message string        `json:"message"`
+	// Rule is the main problem's Rule, with debug on.
+	Rule      string        `json:"rule,omitempty"`
 	Debug     *[]debugEntry `json:"debug,omitempty"`
 	Timestamp string        `json:"timestamp"`
 }
@@ -57,7 +63,7 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z
 func entries(ps omnicart.Problems) []debugEntry {
 	out := make([]debugEntry, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, debugEntry{Code: p.Code, Message: p.Message()})
+		out = append(out, debugEntry{Code: p.Code, Message: p.Message(), Rule: p.Rule})
 	}
 	return out
 }
@@ -71,19 +77,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeProblems writes a failed response: the first problem is the main
-// code; with debug on the others are listed, with debug off the list is
-// empty.
+// code; with debug on the others are listed, and the rule the main problem
+// broke is stated beside its message; with debug off the list is empty.
 func writeProblems(w http.ResponseWriter, rc *reqCtx, ps omnicart.Problems) {
 	if len(ps) == 0 {
 		ps = omnicart.Problems{{Code: omnicart.CodeSystem}}
 	}
 	rest := omnicart.Problems{}
+	rule := ""
 	if rc.debug {
 		rest = ps[1:]
+		rule = ps[0].Rule
 	}
 	list := entries(rest)
 	writeJSON(w, httpStatus(ps[0].Code, false), envelope{
-		Code: ps[0].Code, Message: ps[0].Message(), Debug: &list, Timestamp: stamp(rc.received),
+		Code: ps[0].Code, Message: ps[0].Message(), Rule: rule, Debug: &list, Timestamp: stamp(rc.received),
 	})
 }
 

@@ -207,6 +207,10 @@ func (s *Server) payFailed(w http.ResponseWriter, r *http.Request, rc *reqCtx, t
 		s.payNotFound(w, r)
 		return
 	}
+	if errors.Is(err, gateway.ErrNoProvider) {
+		s.payUnavailable(w, r)
+		return
+	}
 	s.Log.ErrorContext(r.Context(), "payment failed", "request_id", rc.id, "err", err)
 	const text = "The payment could not be processed; please try again."
 	if wantsJSON(r) {
@@ -351,6 +355,10 @@ func (s *Server) payPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, tok
 	pg, err := s.Service.Page(r.Context(), token)
 	if err != nil {
 		s.payFailed(w, r, rc, token, err)
+		return
+	}
+	if s.unpayable(pg) {
+		s.payUnavailable(w, r)
 		return
 	}
 	in.PayURL = s.payURL(token)

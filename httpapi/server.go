@@ -163,6 +163,11 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, rc *reqCtx) *j
 	return root
 }
 
+// handleReady serves GET /readyz: 200 when the database answers and the
+// server is not draining (503 with Retry-After otherwise). A ready answer
+// also says which payments can be taken: a server without a live provider
+// is ready (for test-mode merchants) and says live payments are
+// unavailable.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if s.Ready != nil && !s.Ready() {
 		w.Header().Set("Retry-After", "5")
@@ -177,7 +182,39 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, s.readiness())
+}
+
+// LiveUnavailable is the warning of /readyz (and of serve's log at start)
+// while no live payment provider is configured.
+const LiveUnavailable = "live payments are unavailable: no live payment provider is configured, so /init of a live-mode merchant is refused with 131000; test-mode merchants are served"
+
+// readyBody is the body of a ready /readyz.
+type readyBody struct {
+	Status string `json:"status"`
+	// Payments says which payments can be taken: "test" (the sandbox
+	// issuer) and "live" (an acquirer), each "available" or "unavailable".
+	Payments map[string]string `json:"payments"`
+	// Warnings says what the server cannot do although it is ready.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// readiness is the body of a ready /readyz: the server is ready, and which
+// payments it can take, with a warning for each kind it cannot.
+func (s *Server) readiness() readyBody {
+	body := readyBody{Status: "ready", Payments: map[string]string{}}
+	for _, mode := range []omnicart.Mode{omnicart.ModeTest, omnicart.ModeLive} {
+		body.Payments[string(mode)] = "available"
+		if !s.Service.CanPay(mode) {
+			body.Payments[string(mode)] = "unavailable"
+			if mode == omnicart.ModeLive {
+				body.Warnings = append(body.Warnings, LiveUnavailable)
+			} else {
+				body.Warnings = append(body.Warnings, "test payments are unavailable: no sandbox issuer is configured")
+			}
+		}
+	}
+	return body
 }
 
 type codeDoc struct {

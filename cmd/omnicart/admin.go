@@ -16,18 +16,22 @@ import (
 )
 
 func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs, dbURL := newFlags(noun+" "+verb, stderr, getenv)
-	merchant := fs.String("merchant", "", "merchant id")
+	cmd := noun + " " + verb
+	fs, dbURL := newFlags(cmd, stderr, getenv)
+	var merchant *string
+	if noun != "merchant" {
+		merchant = fs.String("merchant", "", "merchant id (required)")
+	}
 	var name, items, mode, methods, csvPath *string
 	var allPriv, asJSON *bool
 	var deny, window *string
 	var cartExpiry, lead *int64
 	var maxDeclines *int
-	switch noun + " " + verb {
+	switch cmd {
 	case "merchant create":
 		name = fs.String("name", "", "merchant name (required)")
 		items = fs.String("items", "", "comma-separated itemIds for the catalog")
-		mode = fs.String("mode", "test", "test (sandbox issuer) or live")
+		mode = fs.String("mode", "test", "test (sandbox issuer) or live (no live payment provider exists yet: live merchants cannot take payments)")
 		allPriv = fs.Bool("all-privileges", false, "grant every privilege, including setting cartExpiry")
 		asJSON = fs.Bool("json", false, "print {\"merchantId\",\"apiKey\"} as JSON")
 		deny = fs.String("deny", "", "privileges to withhold, comma-separated: timers,amount-settings,one-step,auto-complete,cart-expiry")
@@ -39,31 +43,54 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 		methods = fs.String("methods", "", "comma-separated methods the key may call (default: all)")
 	case "key revoke", "items add":
 	case "items import":
-		csvPath = fs.String("csv", "", "CSV file with columns itemId,displayName")
+		csvPath = fs.String("csv", "", "CSV file with columns itemId,displayName (required)")
 	default:
-		return usageError{fmt.Sprintf("unknown command %q\n%s", noun+" "+verb, usage)}
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+		return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, nounUsage[noun])}
 	}
 	// Flags may also follow the positional argument
 	// (`items add --merchant m a,b --database sqlite:x`).
-	var pos []string
-	for fs.NArg() > 0 {
-		pos = append(pos, fs.Arg(0))
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return usageError{err.Error()}
+	pos, err := parseFlags(fs, cmd, args, stdout)
+	if err != nil {
+		return err
+	}
+	if merchant != nil && *merchant == "" {
+		return usageError{"--merchant is required\nusage: " + synopsis(cmd)}
+	}
+	switch cmd {
+	case "merchant create":
+		if len(pos) != 0 {
+			return usageError{"merchant create takes no arguments\nusage: " + synopsis(cmd)}
+		}
+		if strings.TrimSpace(*name) == "" {
+			return usageError{"--name is required\nusage: " + synopsis(cmd)}
+		}
+		if m := omnicart.Mode(*mode); m != omnicart.ModeTest && m != omnicart.ModeLive {
+			return usageError{fmt.Sprintf("--mode %q: want test or live", *mode)}
+		}
+	case "key create", "items import":
+		if len(pos) != 0 {
+			return usageError{cmd + " takes no arguments\nusage: " + synopsis(cmd)}
+		}
+	case "key revoke":
+		if len(pos) != 1 {
+			return usageError{"key revoke takes one KEYPREFIX\nusage: " + synopsis(cmd)}
+		}
+	case "items add":
+		if len(pos) != 1 {
+			return usageError{"items add takes one comma-separated list of itemIds\nusage: " + synopsis(cmd)}
 		}
 	}
-	if noun != "merchant" && *merchant == "" {
-		return usageError{"--merchant is required"}
-	}
-	a, err := openApp(ctx, *dbURL, io.Discard)
+	a, err := openApp(ctx, *dbURL, io.Discard, openExisting)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	svc := a.service
+	if merchant != nil {
+		if err := a.requireMerchant(ctx, *merchant); err != nil {
+			return err
+		}
+	}
 
 	switch noun + " " + verb {
 	case "merchant create":
@@ -86,6 +113,11 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 		if err != nil {
 			return err
 		}
+		if !svc.CanPay(m.Mode) {
+			fmt.Fprintf(stderr, "omnicart: warning: %s payments cannot be taken by this server yet: no %s payment provider is configured. "+
+				"Merchant %s is created, but its /init is refused (131000 Not allowed to pass this method) until one is; "+
+				"use --mode test to take test payments with the sandbox issuer.\n", m.Mode, m.Mode, m.ID)
+		}
 		if *asJSON {
 			return json.NewEncoder(stdout).Encode(map[string]string{"merchantId": m.ID, "apiKey": key})
 		}
@@ -99,18 +131,12 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 		fmt.Fprintln(stdout, key)
 		return nil
 	case "key revoke":
-		if len(pos) != 1 {
-			return usageError{"key revoke takes one KEYPREFIX"}
-		}
 		if err := svc.RevokeKey(ctx, *merchant, pos[0]); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "revoked")
 		return nil
 	case "items add":
-		if len(pos) != 1 {
-			return usageError{"items add takes one comma-separated list of itemIds"}
-		}
 		var cat []omnicart.CatalogItem
 		for _, id := range splitList(pos[0]) {
 			cat = append(cat, omnicart.CatalogItem{ItemID: id, DisplayName: id})

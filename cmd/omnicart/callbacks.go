@@ -27,6 +27,38 @@ const callbacksUsage = `usage:
 Event types: payment.status_changed, timer.status_changed, payment.auto_action_pending
 (default: all). ENDPOINT_ID may also be given as --endpoint.`
 
+// callbacksHelp is the --help of a callbacks verb: its line of
+// callbacksUsage and what it does.
+func callbacksHelp(verb string) ([2]string, bool) {
+	for _, line := range strings.Split(callbacksUsage, "\n") {
+		line = strings.TrimSpace(line)
+		rest, ok := strings.CutPrefix(line, "omnicart callbacks ")
+		if !ok {
+			continue
+		}
+		verbs, _, _ := strings.Cut(rest, " ")
+		for _, v := range strings.Split(verbs, "|") {
+			if v == verb {
+				return [2]string{line, callbacksAbout[v]}, true
+			}
+		}
+	}
+	return [2]string{}, false
+}
+
+// callbacksAbout describes each callbacks verb for its --help.
+var callbacksAbout = map[string]string{
+	"add":        "Registers a callback endpoint of the merchant and prints its signing secret (once).",
+	"list":       "Lists the merchant's callback endpoints.",
+	"remove":     "Removes an endpoint and its delivery log.",
+	"rotate":     "Gives an endpoint a new signing secret; the old one also signs during the overlap.",
+	"enable":     "Enables an endpoint (deliveries resume).",
+	"disable":    "Disables an endpoint (its pending deliveries are canceled).",
+	"deliveries": "Shows an endpoint's delivery log, newest first.",
+	"events":     "Lists the merchant's events, newest first.",
+	"resend":     "Sends an event again, to one endpoint or to every subscribed one.",
+}
+
 // callbackManager is the management use case on the app's database. The
 // operator may register any http(s) URL; the server still refuses to connect
 // to private addresses unless started with --allow-private-callbacks.
@@ -83,8 +115,12 @@ func callbackFlags(fs *flag.FlagSet, getenv func(string) string) func(demo bool)
 
 // runCallbacks runs `omnicart callbacks VERB ...`.
 func runCallbacks(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		return usageError{callbacksUsage}
+	}
+	if isHelp(args[0]) {
+		fmt.Fprintln(stdout, callbacksUsage)
+		return errHelp
 	}
 	verb := args[0]
 	fs, dbURL := newFlags("callbacks "+verb, stderr, getenv)
@@ -110,12 +146,12 @@ func runCallbacks(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	default:
 		return usageError{fmt.Sprintf("unknown command %q\n%s", "callbacks "+verb, callbacksUsage)}
 	}
-	pos, err := parseInterleaved(fs, args[1:])
+	pos, err := parseFlags(fs, "callbacks "+verb, args[1:], stdout)
 	if err != nil {
 		return err
 	}
 	if *merchant == "" {
-		return usageError{"--merchant is required"}
+		return usageError{"--merchant is required\nusage: " + synopsis("callbacks "+verb)}
 	}
 	// The endpoint (or, for resend, the event) may be positional.
 	target := *endpoint
@@ -145,11 +181,14 @@ func runCallbacks(ctx context.Context, args []string, stdout, stderr io.Writer, 
 			}
 		}
 	}
-	a, err := openApp(ctx, *dbURL, io.Discard)
+	a, err := openApp(ctx, *dbURL, io.Discard, openExisting)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	if err := a.requireMerchant(ctx, *merchant); err != nil {
+		return err
+	}
 	m := callbackManager(a)
 	out := cliOut{w: stdout, json: *asJSON}
 
@@ -261,22 +300,6 @@ func runCallbacks(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return nil
 	}
 	return nil
-}
-
-// parseInterleaved parses flags that may come before or after positional
-// arguments and returns the positional ones.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	if err := fs.Parse(args); err != nil {
-		return nil, usageError{err.Error()}
-	}
-	var pos []string
-	for fs.NArg() > 0 {
-		pos = append(pos, fs.Arg(0))
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return nil, usageError{err.Error()}
-		}
-	}
-	return pos, nil
 }
 
 type cliOut struct {

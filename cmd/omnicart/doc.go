@@ -7,9 +7,14 @@
 //	omnicart key revoke --merchant ID KEYPREFIX
 //	omnicart items add --merchant ID a,b,c
 //	omnicart items import --merchant ID --csv FILE
+//	omnicart callbacks add|list|remove|rotate|enable|disable|deliveries|events|resend --merchant ID ...
 //	omnicart migrate
+//	omnicart version
 //
-// Every subcommand takes --database (env OMNICART_DATABASE); they work while
-// a server runs on the same SQLite file. This is the only package that
-// chooses the storage engine and wires adapters together.
+// Every command takes --help (-h). Every subcommand takes --database (env
+// OMNICART_DATABASE); they work while a server runs on the same SQLite
+// file. serve and migrate create the database when it does not exist; the
+// others refuse a database that does not exist, and an unknown --merchant.
+// This is the only package that chooses the storage engine and wires
+// adapters together.
 package main

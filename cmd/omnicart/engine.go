@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/omnicart/omnicart"
@@ -27,22 +31,84 @@ type engine struct {
 	close   func() error
 }
 
-// openEngine opens the database named by url: sqlite:PATH (or a bare
-// path).
-func openEngine(ctx context.Context, url string) (*engine, error) {
+// openMode says whether opening a database may create it.
+type openMode int
+
+const (
+	// openExisting refuses a database that does not exist: every command
+	// but serve and migrate, so that a command run in the wrong directory
+	// (or with a mistyped --database) says so instead of working on a new,
+	// empty database.
+	openExisting openMode = iota
+	// openOrCreate creates the database when it does not exist (serve,
+	// migrate).
+	openOrCreate
+)
+
+// sqlitePath returns the file of a sqlite:PATH URL (or a bare path).
+func sqlitePath(url string) (string, error) {
 	path, ok := strings.CutPrefix(url, "sqlite:")
 	if !ok {
 		if strings.Contains(url, "://") {
-			return nil, fmt.Errorf("database %q: unknown engine (sqlite:PATH)", url)
+			return "", fmt.Errorf("database %q: unknown engine (sqlite:PATH)", url)
 		}
 		path = url
 	}
 	if path == "" {
-		return nil, usageError{"--database: empty SQLite path"}
+		return "", usageError{"--database: empty SQLite path"}
+	}
+	return path, nil
+}
+
+// databaseExists reports whether the database named by url exists. Its
+// error is one a person understands: the directory that is missing, or a
+// directory where the file should be.
+func databaseExists(url string) (bool, error) {
+	path, err := sqlitePath(url)
+	if err != nil {
+		return false, err
+	}
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && st.IsDir():
+		return false, fmt.Errorf("database %s: %s is a directory, not an SQLite database file", url, path)
+	case err == nil:
+		return true, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return false, fmt.Errorf("database %s: %w", url, err)
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return false, fmt.Errorf("database %s: there is no directory %s", url, dir)
+	}
+	return false, nil
+}
+
+// openEngine opens the database named by url: sqlite:PATH (or a bare
+// path). With openExisting a database that does not exist is an error
+// that says where it was looked for and how to name the right one.
+func openEngine(ctx context.Context, url string, mode openMode) (*engine, error) {
+	path, err := sqlitePath(url)
+	if err != nil {
+		return nil, err
+	}
+	exists, err := databaseExists(url)
+	if err != nil {
+		if mode == openOrCreate {
+			return nil, fmt.Errorf("cannot create the database: %w", err)
+		}
+		return nil, fmt.Errorf("%w; give the server's database with --database sqlite:PATH (or OMNICART_DATABASE)", err)
+	}
+	if !exists && mode == openExisting {
+		abs, aerr := filepath.Abs(path)
+		if aerr != nil {
+			abs = path
+		}
+		return nil, fmt.Errorf("database %s does not exist (no file %s); give the server's database with --database sqlite:PATH (or OMNICART_DATABASE), or create one with \"omnicart migrate\" or \"omnicart serve\"", url, abs)
 	}
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("database %s: %w", url, err)
 	}
 	return &engine{
 		store:     sqlite.NewStore(db),

@@ -37,19 +37,67 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// errHelp is returned by parseFlags once it has printed a command's help
+// (-h, --help); run answers it with success.
+var errHelp = errors.New("help printed")
+
 const usage = `usage:
-  omnicart serve [--listen ADDR] [--database URL] [--public-url URL] [--demo] [--allow-private-callbacks]
-  omnicart merchant create --name NAME [--items a,b] [--mode test|live] [--all-privileges] [--json]
+  omnicart serve [--listen ADDR] [--database URL] [--public-url URL] [--demo] [--allow-private-callbacks] ...
+  omnicart merchant create --name NAME [--items a,b] [--mode test|live] [--all-privileges] [--json] ...
   omnicart key create --merchant ID [--methods init,status,capture,cancel,modify,refund]
   omnicart key revoke --merchant ID KEYPREFIX
   omnicart items add --merchant ID a,b,c
   omnicart items import --merchant ID --csv FILE
   omnicart callbacks add|list|remove|rotate|enable|disable|deliveries|events|resend --merchant ID ...
-  omnicart migrate`
+  omnicart migrate [--database URL]
+  omnicart version
+Every command takes --help. Every command but serve and migrate works on an
+existing database only (--database, env OMNICART_DATABASE, default
+sqlite:./omnicart.db).`
+
+// commandHelp is the synopsis and description of each command, printed
+// by --help above its flags.
+var commandHelp = map[string][2]string{
+	"serve": {"omnicart serve [flags]",
+		"Runs the payment gateway: the Merchant API, the payment page, timers, callbacks and payment links. Creates the database when it does not exist."},
+	"migrate": {"omnicart migrate [--database URL]",
+		"Creates the database when it does not exist, and brings its schema up to date (every command does that too; migrate is the one that may create)."},
+	"merchant create": {"omnicart merchant create --name NAME [flags]",
+		"Creates a merchant with its items catalog and a first API key (printed once). Test mode uses the sandbox issuer; this server has no live payment provider yet, so live merchants cannot take payments."},
+	"key create": {"omnicart key create --merchant ID [--methods init,status,capture,cancel,modify,refund]",
+		"Adds an API key to a merchant (printed once), optionally limited to some methods."},
+	"key revoke": {"omnicart key revoke --merchant ID KEYPREFIX",
+		"Revokes the merchant's key that starts with KEYPREFIX (its first 16 characters, or any unambiguous prefix)."},
+	"items add": {"omnicart items add --merchant ID a,b,c",
+		"Adds itemIds to a merchant's catalog (their display name is the itemId)."},
+	"items import": {"omnicart items import --merchant ID --csv FILE",
+		"Adds or renames catalog items from a CSV file with columns itemId,displayName (a header row is skipped)."},
+	"version": {"omnicart version",
+		"Prints the version of this binary (from its build information; \"dev\" when unknown)."},
+}
+
+// nounUsage lists the verbs of merchant, key and items.
+var nounUsage = map[string]string{
+	"merchant": "usage:\n  omnicart merchant create --name NAME [flags]\nRun 'omnicart merchant create --help' for its flags.",
+	"key":      "usage:\n  omnicart key create --merchant ID [--methods ...]\n  omnicart key revoke --merchant ID KEYPREFIX\nRun 'omnicart key create --help' (or revoke) for flags.",
+	"items":    "usage:\n  omnicart items add --merchant ID a,b,c\n  omnicart items import --merchant ID --csv FILE\nRun 'omnicart items add --help' (or import) for flags.",
+}
+
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
+}
 
 // run executes one command line. It is main without the process: tests call
 // it directly.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	err := dispatch(ctx, args, stdout, stderr, getenv)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		return usageError{usage}
 	}
@@ -57,27 +105,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr, getenv)
 	case "migrate":
-		fs, db := newFlags("migrate", stderr, getenv)
-		if err := fs.Parse(args[1:]); err != nil {
-			return usageError{err.Error()}
+		return runMigrate(ctx, args[1:], stdout, stderr, getenv)
+	case "version", "--version", "-version":
+		if args[0] == "version" {
+			fs := flag.NewFlagSet("version", flag.ContinueOnError)
+			if _, err := parseFlags(fs, "version", args[1:], stdout); err != nil {
+				return err
+			}
 		}
-		a, err := openApp(ctx, *db, stderr)
-		if err != nil {
-			return err
-		}
-		defer a.Close()
-		fmt.Fprintln(stdout, "database is up to date")
+		fmt.Fprintln(stdout, versionLine())
 		return nil
 	case "callbacks":
 		return runCallbacks(ctx, args[1:], stdout, stderr, getenv)
 	case "merchant", "key", "items":
 		if len(args) < 2 {
-			return usageError{usage}
+			return usageError{nounUsage[args[0]]}
+		}
+		if isHelp(args[1]) {
+			fmt.Fprintln(stdout, nounUsage[args[0]])
+			return errHelp
 		}
 		return runAdmin(ctx, args[0], args[1], args[2:], stdout, stderr, getenv)
-	case "help", "-h", "--help":
+	case "help", "-h", "--help", "-help":
+		if args[0] == "help" && len(args) > 1 {
+			// omnicart help merchant create = omnicart merchant create --help
+			return dispatch(ctx, append(append([]string{}, args[1:]...), "--help"), stdout, stderr, getenv)
+		}
 		fmt.Fprintln(stdout, usage)
-		return nil
+		return errHelp
 	}
 	return usageError{fmt.Sprintf("unknown command %q\n%s", args[0], usage)}
 }
@@ -88,6 +143,92 @@ func newFlags(name string, stderr io.Writer, getenv func(string) string) (*flag.
 	fs.SetOutput(stderr)
 	db := fs.String("database", envOr(getenv, "OMNICART_DATABASE", "sqlite:./omnicart.db"), "database URL: sqlite:PATH (env OMNICART_DATABASE)")
 	return fs, db
+}
+
+// parseFlags parses the arguments of command name; flags may come before
+// and after positional arguments, which it returns. -h or --help prints
+// the command's help (synopsis, description and flags) on stdout and
+// returns errHelp; a bad flag is a usageError naming the synopsis.
+func parseFlags(fs *flag.FlagSet, name string, args []string, stdout io.Writer) ([]string, error) {
+	fs.SetOutput(io.Discard) // errors are returned, help goes to stdout
+	fs.Usage = func() {}
+	var pos []string
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, fs, name)
+			return nil, errHelp
+		}
+		if err != nil {
+			return nil, usageError{fmt.Sprintf("%v\nusage: %s\nRun 'omnicart %s --help' for its flags.", err, synopsis(name), name)}
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// helpFor returns the synopsis and description of command name.
+func helpFor(name string) [2]string {
+	if h, ok := commandHelp[name]; ok {
+		return h
+	}
+	if verb, ok := strings.CutPrefix(name, "callbacks "); ok {
+		if h, ok := callbacksHelp(verb); ok {
+			return h
+		}
+	}
+	return [2]string{"omnicart " + name, ""}
+}
+
+func synopsis(name string) string { return helpFor(name)[0] }
+
+// printHelp prints the help of command name: synopsis, description and
+// flags.
+func printHelp(w io.Writer, fs *flag.FlagSet, name string) {
+	h := helpFor(name)
+	fmt.Fprintf(w, "usage: %s\n", synopsis(name))
+	if h[1] != "" {
+		fmt.Fprintf(w, "\n%s\n", h[1])
+	}
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprintln(w, "\nFlags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+}
+
+// runMigrate runs `omnicart migrate`: it creates the database when it does
+// not exist and brings its schema up to date.
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs, db := newFlags("migrate", stderr, getenv)
+	pos, err := parseFlags(fs, "migrate", args, stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError{"migrate takes no arguments\nusage: " + synopsis("migrate")}
+	}
+	existed, err := databaseExists(*db)
+	if err != nil {
+		return fmt.Errorf("cannot create the database: %w", err)
+	}
+	a, err := openApp(ctx, *db, stderr, openOrCreate)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if !existed {
+		fmt.Fprintf(stdout, "created database %s\n", *db)
+		return nil
+	}
+	fmt.Fprintln(stdout, "database is up to date")
+	return nil
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -105,13 +246,16 @@ type app struct {
 	// clock is the one clock of the process: the service, its scheduler
 	// and recovery loops, and the dispatchers read it and wait on it.
 	clock omnicart.Clock
+	// dbURL is the database as the operator named it, for messages.
+	dbURL string
 }
 
 func (a *app) Close() error { return a.db.close() }
 
-// openApp opens the database named by dbURL and wires the service.
-func openApp(ctx context.Context, dbURL string, logOut io.Writer) (*app, error) {
-	db, err := openEngine(ctx, dbURL)
+// openApp opens the database named by dbURL (creating it only with
+// openOrCreate) and wires the service.
+func openApp(ctx context.Context, dbURL string, logOut io.Writer, mode openMode) (*app, error) {
+	db, err := openEngine(ctx, dbURL, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +274,10 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer) (*app, error) 
 	clk := clock.Real{}
 	svc := &gateway.Service{
 		Store: db.store,
+		// Test mode pays through the sandbox issuer. No live provider
+		// (acquirer) exists yet: live merchants get ErrNoProvider, so
+		// their /init is refused (131000) and their payment page says
+		// payments are not available.
 		Provider: func(m *omnicart.Merchant) (omnicart.Provider, error) {
 			if m.Mode == omnicart.ModeTest {
 				return issuer, nil
@@ -141,7 +289,18 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer) (*app, error) 
 		KeyPepper: pepper,
 		Log:       log,
 	}
-	return &app{db: db, service: svc, log: log, clock: clk}, nil
+	return &app{db: db, service: svc, log: log, clock: clk, dbURL: dbURL}, nil
+}
+
+// requireMerchant fails with a message naming the database when no
+// merchant has the given id, so that a mistyped --merchant (or the wrong
+// --database) is an error rather than an empty answer.
+func (a *app) requireMerchant(ctx context.Context, id string) error {
+	_, err := a.service.Merchant(ctx, id)
+	if errors.Is(err, omnicart.ErrNotFound) {
+		return fmt.Errorf("merchant %q does not exist in database %s (check --merchant and --database)", id, a.dbURL)
+	}
+	return err
 }
 
 func splitList(s string) []string {

@@ -73,6 +73,20 @@ func notifyFlags(fs *flag.FlagSet, getenv func(string) string) func() (notifyCon
 	}
 }
 
+// hasSender reports whether payment links on channel go out through a
+// configured sender (gateway.Service.LinkSenders).
+func (c notifyConfig) hasSender(channel string) bool {
+	switch channel {
+	case omnicart.ChannelEmail:
+		return c.email != nil
+	case omnicart.ChannelSMS:
+		return c.sms != nil
+	case omnicart.ChannelPush:
+		return c.push != nil
+	}
+	return false
+}
+
 func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
 	if v := getenv(key); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -34,8 +36,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	debugListen := fs.String("debug-listen", getenv("OMNICART_DEBUG_LISTEN"), "address of a separate listener serving Go's profiler at /debug/pprof/ (env OMNICART_DEBUG_LISTEN; off when empty; never expose it publicly)")
 	cbConfig := callbackFlags(fs, getenv)
 	nfConfig := notifyFlags(fs, getenv)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	pos, err := parseFlags(fs, "serve", args, stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments (got %q)\nusage: %s", pos[0], synopsis("serve"))}
 	}
 	if *debugListen != "" {
 		stop, err := serveDebug(*debugListen)
@@ -52,11 +58,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, *dbURL, stderr)
+	a, err := openApp(ctx, *dbURL, stderr, openOrCreate)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	a.service.LinkSenders = nfCfg.hasSender
+	if err := warnUnpayable(ctx, a); err != nil {
+		return err
+	}
 	keyPath := *answerKeyFile
 	if keyPath == "" {
 		keyPath = a.db.keyPath
@@ -77,12 +87,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		base = "http://" + ln.Addr().String()
 	}
 	if *demo {
-		key, err := ensureDemo(ctx, a)
+		key, renewed, err := ensureDemo(ctx, a)
 		if err != nil {
 			ln.Close()
 			return err
 		}
-		printDemo(stdout, base, key)
+		printDemo(stdout, base, key, demoCartID(), renewed)
 	}
 	var draining atomic.Bool
 	recoverCtx, stopRecover := context.WithCancel(context.Background())
@@ -90,6 +100,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	notifyDone := startNotify(recoverCtx, a, nfCfg, base)
 	metrics := httpapi.NewMetrics()
 	metrics.Store = a.db.stats
+	metrics.Version = buildVersion(version, readBuildInfo())
 	srv := &http.Server{
 		Handler: (&httpapi.Server{Service: a.service, Log: a.log, PublicURL: base, Callbacks: callbacks, PublicOutbox: *publicOutbox || *demo,
 			Metrics: metrics,
@@ -160,43 +171,118 @@ func demoItems() []omnicart.CatalogItem {
 	return out
 }
 
-// ensureDemo creates the demo merchant if absent and returns its API key,
-// which is derived from a server secret and so the same on every start.
-func ensureDemo(ctx context.Context, a *app) (string, error) {
+// ensureDemo creates the demo merchant if absent and returns an API key of
+// it that works. The key is derived from a server secret, so it is the
+// same on every start; when the operator revoked it, the next one in the
+// series is made (renewed is then set, for the banner to say so), and that
+// one is printed on later starts.
+func ensureDemo(ctx context.Context, a *app) (key string, renewed bool, err error) {
 	if _, err := a.service.Merchant(ctx, DemoMerchantID); errors.Is(err, omnicart.ErrNotFound) {
 		_, _, err := a.service.CreateMerchant(ctx, gateway.NewMerchant{ID: DemoMerchantID, Name: "OmniCart Demo Shop",
 			Mode: omnicart.ModeTest, Privileges: omnicart.AllPrivileges(), Items: demoItems()})
 		if err != nil && !errors.Is(err, omnicart.ErrConflict) {
-			return "", fmt.Errorf("create demo merchant: %w", err)
+			return "", false, fmt.Errorf("create demo merchant: %w", err)
 		}
 	} else if err != nil {
-		return "", err
+		return "", false, err
 	} else if err := a.service.AddItems(ctx, DemoMerchantID, demoItems()); err != nil {
-		return "", err
+		return "", false, err
 	}
 	secret, err := a.db.secret(ctx, "demo_key_seed")
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("demo api key"))
-	key := "ock_test_" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-	return key, a.service.EnsureKey(ctx, DemoMerchantID, key)
+	works := func(key string) (bool, error) {
+		m, _, err := a.service.Authenticate(ctx, key)
+		if omnicart.CodeOf(err) == omnicart.CodeAuth {
+			return false, nil // unknown or revoked
+		}
+		return err == nil && m.ID == DemoMerchantID, err
+	}
+	for gen := range maxDemoKeys {
+		key := demoKey(secret, gen)
+		if ok, err := works(key); ok || err != nil {
+			return key, false, err
+		}
+		// Unknown (store it) or revoked (EnsureKey leaves it revoked).
+		if err := a.service.EnsureKey(ctx, DemoMerchantID, key); err != nil {
+			return "", false, err
+		}
+		if ok, err := works(key); ok || err != nil {
+			return key, gen > 0, err
+		}
+	}
+	return "", false, fmt.Errorf("demo merchant: the first %d demo keys are all revoked", maxDemoKeys)
 }
 
-func printDemo(w io.Writer, base, key string) {
+// maxDemoKeys bounds the series of demo keys (each revocation uses one).
+const maxDemoKeys = 10000
+
+// demoKey is the gen-th demo key of the series derived from secret; the
+// first is the one earlier versions printed.
+func demoKey(secret []byte, gen int) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("demo api key"))
+	if gen > 0 {
+		m.Write([]byte(" " + strconv.Itoa(gen)))
+	}
+	return "ock_test_" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// demoCartID is a new cartId for the banner's example, so that the printed
+// command works as printed on every start.
+func demoCartID() string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	return "demo-cart-" + hex.EncodeToString(b)
+}
+
+func printDemo(w io.Writer, base, key, cartID string, renewed bool) {
+	note := ""
+	if renewed {
+		note = "\n  (the earlier demo API key was revoked: this is a new one; it is printed on every start from now on)"
+	}
 	fmt.Fprintf(w, `
 OmniCart demo merchant (test mode, sandbox issuer)
   Base URL : %[1]s
-  API key  : %[2]s
+  API key  : %[2]s%[4]s
 
 Try it:
   curl -s -X POST %[1]s/init -H 'Content-Type: application/json' -H 'Api-Access-Token: %[2]s' \
-    -d '{"cartId":"demo-cart-0001","currency":"XAU","items":[{"pegasus":{"amount":250}}]}'
+    -d '{"cartId":"%[3]s","currency":"XAU","items":[{"pegasus":{"amount":250}}]}'
 
 Then open data.paymentUrl from the answer and pay with card 4111 1111 1111 1111, any future expiry, any CVC.
+Amounts are in minor units; a cartId is 9 to 36 letters, digits, _ or -, new for each cart.
 
-`, base, key)
+`, base, key, cartID, note)
+}
+
+// warnUnpayable logs, at start, that live payments are unavailable when
+// live-mode merchants exist and no live provider is configured (their
+// /init is refused with 131000; /readyz says so too).
+func warnUnpayable(ctx context.Context, a *app) error {
+	if a.service.CanPay(omnicart.ModeLive) {
+		return nil
+	}
+	var live []string
+	err := a.service.Store.View(ctx, func(tx omnicart.Tx) error {
+		ms, err := tx.Merchants(ctx)
+		for _, m := range ms {
+			if m.Mode == omnicart.ModeLive {
+				live = append(live, m.ID)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(live) > 0 {
+		a.log.Warn(httpapi.LiveUnavailable, "live_merchants", len(live), "merchant_ids", live)
+	}
+	return nil
 }
 
 // envFloat reads a number from the environment, or def when unset or not a

@@ -105,6 +105,11 @@ func (s *server) admin(ctx context.Context, args ...string) ([]byte, error) {
 // createMerchant creates a test-mode merchant: every privilege, capture
 // windows from 1 s, an auto-action lead of leadTime, the given catalog.
 func (s *server) createMerchant(ctx context.Context, name string, items []string) (id, key string, err error) {
+	// The merchants are created before the first start: merchant create
+	// works on an existing database only, migrate creates it.
+	if _, err := s.admin(ctx, "migrate"); err != nil {
+		return "", "", err
+	}
 	out, err := s.admin(ctx, "merchant", "create", "--name", name, "--items", strings.Join(items, ","),
 		"--all-privileges", "--capture-window", "1-604800", "--auto-action-lead", strconv.Itoa(int(leadTime/time.Second)),
 		"--cart-expiry", strconv.Itoa(int(cartExpiry/time.Second)), "--json")
