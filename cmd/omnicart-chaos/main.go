@@ -34,6 +34,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	wrongKeys := fs.Int("wrong-keys", 10000, "requests with wrong API keys in the flood (-1: no flood)")
 	baseline := fs.Duration("baseline", 10*time.Second, "how long legitimate requests are timed without the flood")
 	hostile := fs.Int("hostile", 100, "random hostile requests per endpoint, besides the fixed ones (-1: no hostile phase)")
+	walLimit := fs.Int64("wal-limit", 0, "pause the clients whenever the server's WAL holds more than this many MB, until its checkpointer has copied it (0: never)")
 	bin := fs.String("bin", "", "omnicart binary (default: go build ./cmd/omnicart)")
 	dir := fs.String("dir", "", "work directory for the database and server.log (default: a temporary one)")
 	keep := fs.Bool("keep", false, "keep the work directory")
@@ -69,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := chaos.Config{Binary: *bin, Dir: work, Clients: *clients, Kills: *kills, Duration: *duration, Seed: *seed,
 		StuckAfter: *stuckAfter, Settle: *settle, Drain: *drain, Log: stdout,
-		Bursts: *bursts, BurstWidth: *burstWidth, WrongKeys: *wrongKeys, Baseline: *baseline, Hostile: *hostile}
+		Bursts: *bursts, BurstWidth: *burstWidth, WrongKeys: *wrongKeys, Baseline: *baseline, Hostile: *hostile, WALLimit: *walLimit << 20}
 	if *quiet {
 		cfg.Log = nil
 	}

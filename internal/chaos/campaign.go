@@ -65,6 +65,11 @@ type Config struct {
 	// phase at all).
 	Hostile int
 
+	// WALLimit, when positive, pauses the campaign's requests whenever the
+	// server's WAL holds more than that many bytes of frames, until its
+	// checkpointer has copied them all (see walguard.go). 0: never.
+	WALLimit int64
+
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 }
@@ -172,6 +177,8 @@ type campaign struct {
 	walSeen  int64   // its size then
 	// load samples /proc/loadavg's one-minute load every few seconds.
 	load []float64
+	// gate pauses every request (held for writing by the WAL guard).
+	gate sync.RWMutex
 }
 
 // extraCart is a cart of another merchant.
@@ -298,6 +305,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer c.srv.kill() // only if something below failed: stopped cleanly otherwise
 	defer c.sampleLoad()()
+	guardQuit := make(chan struct{})
+	guardDone := make(chan struct{})
+	go func() { defer close(guardDone); c.walGuard(guardQuit) }()
+	stopGuard := sync.OnceFunc(func() { close(guardQuit); <-guardDone })
+	defer stopGuard()
 	c.logf("server on %s, database %s, merchant %s; %d clients, %d kills over %s, seed %d",
 		addr, c.srv.dbPath, c.merchantID, cfg.Clients, cfg.Kills, cfg.Duration, cfg.Seed)
 
@@ -349,6 +361,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	c.finalCheck(ctx)
 	c.finalExtra(ctx, rng)
 	c.scanFiles("while serving")
+	stopGuard()
 	c.logf("stopping the server for the ledger, event and log checks")
 	c.stoppedAt = time.Now()
 	c.srv.life.Lock()

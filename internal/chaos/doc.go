@@ -89,6 +89,11 @@
 //     through SQL) or the server's output (scan.go);
 //   - unexpected: an answer no correct server gives in that situation.
 //
+// Under sustained load the server's WAL never starts over and grows by
+// about 10 MB/s; Config.WALLimit (omnicart-chaos -wal-limit) pauses the
+// clients whenever it holds more than that, until the server's
+// checkpointer has copied it (walguard.go, docs/RELIABILITY.md).
+//
 // The payment page takes no Idempotency-Key: a payment whose answer was
 // lost is simply paid again, and the campaign counts how the repeat was
 // answered (410 "nothing left to pay" when the lost attempt had paid, as

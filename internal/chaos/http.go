@@ -125,6 +125,8 @@ func (c *campaign) send(ctx context.Context, method, url, key, body string, auth
 // the campaign passes here: a 5xx fails check no-5xx (the clients still
 // retry it), and requests whose context carries latencies are timed.
 func (c *campaign) roundTrip(hc *http.Client, req *http.Request) (*answer, error) {
+	c.gate.RLock()
+	defer c.gate.RUnlock()
 	t0 := time.Now()
 	resp, err := hc.Do(req)
 	if err != nil {
