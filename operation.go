@@ -25,6 +25,9 @@ type Operation struct {
 	Currency   string   `json:"currency"`
 	Amount     int64    `json:"amount"`
 	AuthRef    string   `json:"authRef,omitempty"`
+	// Auto marks the auto action of a capture window (started by a
+	// deadline, not by a request).
+	Auto bool `json:"auto,omitempty"`
 }
 
 // Action is a merchant action on authorized or completed items.
@@ -255,6 +258,18 @@ func (c *Cart) AbortPending(opID string) {
 	for i := range c.Items {
 		if p := c.Items[i].Pending; p != nil && p.OpID == opID {
 			c.Items[i].Pending = nil
+		}
+	}
+}
+
+// AutoActionRefused records that the provider refused, for good, the auto
+// action a capture window started on the items: the window is used up (it
+// fires no more), the items stay as they were, and the merchant must
+// capture or cancel them.
+func (c *Cart) AutoActionRefused(itemIDs []string) {
+	for _, id := range itemIDs {
+		if it := c.Item(id); it != nil {
+			it.CaptureDueAt = time.Time{}
 		}
 	}
 }

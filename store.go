@@ -65,6 +65,10 @@ type Tx interface {
 	CreateCart(ctx context.Context, c *Cart, payTokenHash []byte, due time.Time) error
 	// LockCart loads a cart for update, or returns ErrNotFound.
 	LockCart(ctx context.Context, merchantID, cartID string) (*Cart, error)
+	// ClaimCart locks a cart for update unless another transaction holds
+	// it: then, or when there is no such cart, it returns ErrNotFound (the
+	// scheduler's claim: nodes skip carts another node is firing).
+	ClaimCart(ctx context.Context, merchantID, cartID string) (*Cart, error)
 	// LockCartByToken loads, for update, the cart whose payment token has
 	// this hash, or returns ErrNotFound.
 	LockCartByToken(ctx context.Context, tokenHash []byte) (*Cart, error)

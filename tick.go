@@ -36,6 +36,7 @@ func (c *Cart) Tick(at time.Time, lead time.Duration, newID func() string) []Ope
 			kind = OpCapture
 		}
 		op := c.newOp(kind, newID(), it.Full, it.ID)
+		op.Auto = true
 		it.Pending = &PendingOp{OpID: op.OpID, Kind: kind, Amount: it.Full}
 		ops = append(ops, op)
 	}

@@ -279,9 +279,14 @@ func (s *Service) runOps(ctx context.Context, m *omnicart.Merchant, ops []omnica
 	if err != nil {
 		return err
 	}
+	// The change that started the operations has committed: finish them
+	// even if the client goes away.
+	ctx = context.WithoutCancel(ctx)
 	var firstErr error
 	for _, op := range ops {
-		if err := s.runOp(ctx, p, op, at); err != nil && firstErr == nil {
+		// A refused auto action is logged and settled, not the request's
+		// answer.
+		if err := s.runOp(ctx, p, op, at); err != nil && firstErr == nil && !op.Auto {
 			firstErr = err
 		}
 	}
@@ -359,6 +364,9 @@ func (s *Service) settle(ctx context.Context, op omnicart.Operation, ok bool, at
 			c.AbortPending(op.OpID)
 		} else {
 			c.Settle(now, op.OpID, ok)
+			if !ok && op.Auto {
+				c.AutoActionRefused(op.ItemIDs) // the window is used up: no retry loop
+			}
 		}
 		if err := tx.FinishOperation(ctx, op.OpID, outcome, now); err != nil {
 			return err

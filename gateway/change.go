@@ -95,7 +95,9 @@ func (s *Service) change(ctx context.Context, fn func(u *unit) (result any, refu
 		if ref == nil {
 			ref = u.refused
 		}
-		if hook != nil {
+		// With operations at a remote provider still to run, the answer is
+		// not known yet: it is stored after them (below).
+		if hook != nil && len(u.later) == 0 {
 			if err := hook(ctx, tx, res, ref); err != nil {
 				return err
 			}
@@ -118,6 +120,14 @@ func (s *Service) change(ctx context.Context, fn func(u *unit) (result any, refu
 			refusal = err
 		}
 	}
+	if hook != nil && len(u.later) > 0 {
+		// Remote operations: the answer is stored once their outcome is
+		// known, in a transaction of its own (a crash in between leaves no
+		// answer; a retry then sees the cart's state).
+		if err := s.Store.Tx(context.WithoutCancel(ctx), func(tx omnicart.Tx) error { return hook(ctx, tx, result, refusal) }); err != nil {
+			return nil, err
+		}
+	}
 	return result, refusal
 }
 
@@ -126,7 +136,10 @@ func (s *Service) change(ctx context.Context, fn func(u *unit) (result any, refu
 // the transaction and applies the outcomes to c (one status event for all
 // of them). With a remote provider the operations stay pending on the cart
 // and run after the commit; `at` is the moment they settle at (zero: when
-// they are answered).
+// they are answered). A final refusal of an auto action (Operation.Auto: a
+// capture window's, started by a deadline) uses its window up and is only
+// logged, never the request's answer; a refusal of the request's own
+// operations is returned after the commit.
 func (u *unit) money(ctx context.Context, m *omnicart.Merchant, c *omnicart.Cart, ops []omnicart.Operation, now, at time.Time) error {
 	if len(ops) == 0 {
 		return nil
@@ -147,6 +160,7 @@ func (u *unit) money(ctx context.Context, m *omnicart.Merchant, c *omnicart.Cart
 		now = at
 	}
 	outcomes := make(map[string]bool, len(ops))
+	var refusedAuto []string
 	for _, op := range ops {
 		err := callProvider(ctx, p, op)
 		outcome := "succeeded"
@@ -154,9 +168,12 @@ func (u *unit) money(ctx context.Context, m *omnicart.Merchant, c *omnicart.Cart
 			if !errors.Is(err, omnicart.ErrRefused) {
 				return err // the whole change rolls back, money included
 			}
-			u.s.Log.ErrorContext(ctx, "provider refused the operation", "op", op.OpID, "kind", op.Kind, "cart", op.CartID, "err", err)
+			u.s.Log.ErrorContext(ctx, "provider refused the operation", "op", op.OpID, "kind", op.Kind, "cart", op.CartID, "auto", op.Auto, "err", err)
 			outcome = "failed"
-			if u.refused == nil {
+			switch {
+			case op.Auto:
+				refusedAuto = append(refusedAuto, op.ItemIDs...)
+			case u.refused == nil:
 				u.refused = err
 			}
 		}
@@ -169,6 +186,7 @@ func (u *unit) money(ctx context.Context, m *omnicart.Merchant, c *omnicart.Cart
 		}
 	}
 	c.SettleAll(now, outcomes)
+	c.AutoActionRefused(refusedAuto)
 	return nil
 }
 

@@ -144,7 +144,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	// synchronous=FULL: a commit returns only once the WAL is synced, so an
 	// acknowledged change survives a power cut.
 	wdb := openPool(path, "_txlock=immediate&_busy_timeout=30000&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_cache_size=-32768",
-		"PRAGMA temp_store=MEMORY", "PRAGMA wal_autocheckpoint=0")
+		true, "PRAGMA temp_store=MEMORY", "PRAGMA wal_autocheckpoint=0")
 	wdb.SetMaxOpenConns(4)
 	wdb.SetMaxIdleConns(4)
 	d := &DB{db: wdb}
@@ -155,7 +155,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 		wdb.Close()
 		return nil, err
 	}
-	rdb := openPool(path, "_busy_timeout=30000&_query_only=1&_foreign_keys=1")
+	rdb := openPool(path, "_busy_timeout=30000&_query_only=1&_foreign_keys=1", false)
 	rdb.SetMaxOpenConns(o.ReadConns)
 	rdb.SetMaxIdleConns(o.ReadConns)
 	d.ro = rdb
@@ -167,7 +167,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 // openPool returns a pool of connections to the database file at path,
 // with the driver's DSN options and statements run on every new
 // connection.
-func openPool(path, options string, onConnect ...string) *sql.DB {
+func openPool(path, options string, uncancellable bool, onConnect ...string) *sql.DB {
 	d := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
 		for _, q := range onConnect {
 			if _, err := c.Exec(q, nil); err != nil {
@@ -176,7 +176,7 @@ func openPool(path, options string, onConnect ...string) *sql.DB {
 		}
 		return nil
 	}}
-	return sql.OpenDB(connector{driver: d, dsn: "file:" + path + "?" + options})
+	return sql.OpenDB(connector{driver: d, dsn: "file:" + path + "?" + options, uncancellable: uncancellable})
 }
 
 // connector opens connections with a driver value of our own (no global
@@ -184,9 +184,18 @@ func openPool(path, options string, onConnect ...string) *sql.DB {
 type connector struct {
 	driver *sqlite3.SQLiteDriver
 	dsn    string
+	// uncancellable connections ignore the cancellation of the contexts
+	// their statements run with (see uncancellableConn).
+	uncancellable bool
 }
 
-func (c connector) Connect(context.Context) (driver.Conn, error) { return c.driver.Open(c.dsn) }
+func (c connector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := c.driver.Open(c.dsn)
+	if err != nil || !c.uncancellable {
+		return conn, err
+	}
+	return uncancellableConn{conn.(*sqlite3.SQLiteConn)}, nil
+}
 
 func (c connector) Driver() driver.Driver { return c.driver }
 

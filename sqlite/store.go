@@ -410,6 +410,12 @@ func (t *txn) LockCart(ctx context.Context, merchantID, cartID string) (*omnicar
 	return c, err
 }
 
+// ClaimCart is LockCart: the writer already holds SQLite's database-wide
+// write lock, so no other transaction can hold the cart.
+func (t *txn) ClaimCart(ctx context.Context, merchantID, cartID string) (*omnicart.Cart, error) {
+	return t.LockCart(ctx, merchantID, cartID)
+}
+
 func (t *txn) LockCartByToken(ctx context.Context, tokenHash []byte) (*omnicart.Cart, error) {
 	c, _, err := t.loadCart(ctx, `token_hash = ?`, tokenHash)
 	return c, err

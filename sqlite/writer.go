@@ -25,6 +25,8 @@ type writer struct {
 	quit     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
+	mu       sync.RWMutex
+	stopped  bool
 
 	commits     atomic.Uint64
 	units       atomic.Uint64
@@ -55,18 +57,21 @@ func newWriter(db *sql.DB, maxBatch int) *writer {
 
 func (w *writer) do(ctx context.Context, fn func(*sql.Tx) error) error {
 	u := &unit{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case <-w.quit:
+	// The read lock keeps stop from closing the queue's consumer while
+	// this unit is being queued: once stop holds the lock, nothing more
+	// is queued, and everything queued before is run.
+	w.mu.RLock()
+	if w.stopped {
+		w.mu.RUnlock()
 		return ErrClosed
-	default:
 	}
 	select {
 	case w.queue <- u:
 	case <-ctx.Done():
+		w.mu.RUnlock()
 		return ctx.Err()
-	case <-w.quit:
-		return ErrClosed
 	}
+	w.mu.RUnlock()
 	// Once queued, the unit runs or is skipped by the writer; wait for its
 	// answer even if ctx ends, to know whether it committed.
 	return <-u.done
@@ -74,7 +79,12 @@ func (w *writer) do(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // stop lets the writer finish the queued units and stops it.
 func (w *writer) stop() {
-	w.stopOnce.Do(func() { close(w.quit) })
+	w.stopOnce.Do(func() {
+		w.mu.Lock()
+		w.stopped = true
+		w.mu.Unlock()
+		close(w.quit)
+	})
 	<-w.done
 }
 
@@ -194,12 +204,15 @@ func call(fn func(*sql.Tx) error, tx *sql.Tx) (err error) {
 	return fn(tx)
 }
 
-// answer sends each unit its error; a batch-wide err (begin or commit
-// failed) replaces the result of every unit that ran.
+// answer sends each unit its error. A batch-wide err (begin, savepoint or
+// commit failed) replaces the result of every unit that was run, its own
+// refusal included: a unit may have refused on what an earlier unit of the
+// batch wrote, and that is rolled back now. Only units skipped before the
+// batch began (their context ended) keep their own error.
 func answer(batch []*unit, errs []error, batchErr error) {
 	for i, u := range batch {
 		err := errs[i]
-		if batchErr != nil && err == nil {
+		if batchErr != nil && !(err != nil && errors.Is(err, u.ctx.Err())) {
 			err = batchErr
 		}
 		u.done <- err

@@ -1,0 +1,27 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/omnicart/omnicart"
+)
+
+// claimCartByID locks a cart unless another transaction holds it. Like
+// lockCartByID it takes the merchant row FOR SHARE first, but SKIP LOCKED
+// too: a cart whose merchant is being advanced (AdvanceClock holds the
+// row, then waits for the merchant's carts) is skipped rather than
+// claimed, or the claim, waiting for the merchant in the Merchant call
+// that follows, and the advance, waiting for the cart, would deadlock. The
+// advance fires that merchant's carts itself.
+const claimCartByID = `WITH m AS (SELECT id FROM merchants WHERE id = $1 FOR SHARE SKIP LOCKED)
+	SELECT doc FROM carts WHERE merchant_id = (SELECT id FROM m) AND cart_id = $2 FOR UPDATE SKIP LOCKED`
+
+// ClaimCart locks a cart for update, skipping it (omnicart.ErrNotFound)
+// when another transaction holds it: nodes firing deadlines at once each
+// take different carts.
+func (t *txn) ClaimCart(ctx context.Context, merchantID, cartID string) (*omnicart.Cart, error) {
+	if !t.write {
+		return t.loadCart(ctx, cartByID, merchantID, cartID)
+	}
+	return t.loadCart(ctx, claimCartByID, merchantID, cartID)
+}
