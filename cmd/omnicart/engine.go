@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/httpapi"
+	"github.com/omnicart/omnicart/postgres"
 	"github.com/omnicart/omnicart/sqlite"
 )
 
@@ -50,7 +52,7 @@ func sqlitePath(url string) (string, error) {
 	path, ok := strings.CutPrefix(url, "sqlite:")
 	if !ok {
 		if strings.Contains(url, "://") {
-			return "", fmt.Errorf("database %q: unknown engine (sqlite:PATH)", url)
+			return "", fmt.Errorf("database %q: unknown engine (sqlite:PATH or postgres://...)", url)
 		}
 		path = url
 	}
@@ -88,6 +90,9 @@ func databaseExists(url string) (bool, error) {
 // path). With openExisting a database that does not exist is an error
 // that says where it was looked for and how to name the right one.
 func openEngine(ctx context.Context, url string, mode openMode) (*engine, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return openPostgres(ctx, url)
+	}
 	path, err := sqlitePath(url)
 	if err != nil {
 		return nil, err
@@ -120,4 +125,35 @@ func openEngine(ctx context.Context, url string, mode openMode) (*engine, error)
 		keyPath:   path + ".key",
 		close:     db.Close,
 	}, nil
+}
+
+// openPostgres opens a PostgreSQL database (postgres://user@host:port/db?...)
+// and applies its migrations; the database itself must exist (it is the
+// operator's, with its own backups and replication).
+func openPostgres(ctx context.Context, url string) (*engine, error) {
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", redactURL(url), err)
+	}
+	e := &engine{
+		store:   postgres.NewStore(db),
+		ledger:  postgres.NewLedger(db),
+		notify:  postgres.NewNotifyQueue(db),
+		secret:  db.Secret,
+		keyPath: "",
+		close:   db.Close,
+	}
+	if cb, ok := any(db).(interface{ Callbacks() omnicart.CallbackStore }); ok {
+		e.callbacks = cb.Callbacks()
+	}
+	return e, nil
+}
+
+// redactURL hides a password in a database URL.
+func redactURL(s string) string {
+	u, err := neturl.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

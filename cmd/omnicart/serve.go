@@ -96,6 +96,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	var draining atomic.Bool
 	recoverCtx, stopRecover := context.WithCancel(context.Background())
+	if a.db.callbacks == nil {
+		stopRecover()
+		ln.Close()
+		return errors.New("this database engine has no callback store yet: serve needs one")
+	}
 	callbacks, callbacksDone := startCallbacks(recoverCtx, a, cbCfg)
 	notifyDone := startNotify(recoverCtx, a, nfCfg, base)
 	metrics := httpapi.NewMetrics()
