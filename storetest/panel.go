@@ -1,0 +1,249 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/omnicart/omnicart"
+)
+
+// RunPanel runs the suite of omnicart.PanelStore. open returns a new, empty
+// database's Store and PanelStore for each subtest.
+func RunPanel(t *testing.T, open func(tb testing.TB) (omnicart.Store, omnicart.PanelStore)) {
+	for _, c := range []struct {
+		name string
+		run  func(*testing.T, omnicart.Store, omnicart.PanelStore)
+	}{
+		{"Users", testPanelUsers},
+		{"SessionsAndSignIns", testPanelSessions},
+		{"Audit", testPanelAudit},
+		{"ListCarts", testPanelListCarts},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			s, p := open(t)
+			c.run(t, s, p)
+		})
+	}
+}
+
+func testPanelUsers(t *testing.T, s omnicart.Store, p omnicart.PanelStore) {
+	ctx := context.Background()
+	merchant(t, s, "m1")
+	merchant(t, s, "m2")
+	u1 := &omnicart.User{ID: "usr_1", MerchantID: "m1", Email: "a@example.com", Role: omnicart.RoleOwner, PasswordHash: "h1", CreatedAt: t0}
+	u2 := &omnicart.User{ID: "usr_2", MerchantID: "m1", Email: "b@example.com", Role: omnicart.RoleViewer, PasswordHash: "h2", CreatedAt: t0.Add(time.Second)}
+	u3 := &omnicart.User{ID: "usr_3", MerchantID: "m2", Email: "c@example.com", Role: omnicart.RoleOperator, PasswordHash: "h3", CreatedAt: t0.Add(2 * time.Second)}
+	for _, u := range []*omnicart.User{u1, u2, u3} {
+		if err := p.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser %s: %v", u.ID, err)
+		}
+	}
+	if err := p.CreateUser(ctx, &omnicart.User{ID: "usr_4", MerchantID: "m2", Email: "a@example.com", Role: omnicart.RoleViewer, PasswordHash: "x", CreatedAt: t0}); !errors.Is(err, omnicart.ErrConflict) {
+		t.Errorf("duplicate email: %v, want ErrConflict", err)
+	}
+	if err := p.CreateUser(ctx, &omnicart.User{ID: "usr_5", MerchantID: "nope", Email: "z@example.com", Role: omnicart.RoleViewer, PasswordHash: "x", CreatedAt: t0}); !errors.Is(err, omnicart.ErrNotFound) {
+		t.Errorf("unknown merchant: %v, want ErrNotFound", err)
+	}
+	got, err := p.UserByEmail(ctx, "b@example.com")
+	if err != nil || *got != *u2 {
+		t.Errorf("UserByEmail = %+v, %v; want %+v", got, err, u2)
+	}
+	if got, err := p.User(ctx, "usr_3"); err != nil || *got != *u3 {
+		t.Errorf("User = %+v, %v; want %+v", got, err, u3)
+	}
+	if _, err := p.User(ctx, "usr_9"); !errors.Is(err, omnicart.ErrNotFound) {
+		t.Errorf("User(missing): %v", err)
+	}
+	ids := func(m string) []string {
+		us, err := p.Users(ctx, m)
+		if err != nil {
+			t.Fatalf("Users: %v", err)
+		}
+		var out []string
+		for _, u := range us {
+			out = append(out, u.ID)
+		}
+		return out
+	}
+	if got := ids("m1"); !slices.Equal(got, []string{"usr_1", "usr_2"}) {
+		t.Errorf("Users(m1) = %v", got)
+	}
+	if got := ids(""); !slices.Equal(got, []string{"usr_1", "usr_2", "usr_3"}) {
+		t.Errorf("Users(all) = %v", got)
+	}
+	if err := p.RemoveUser(ctx, "m2", "usr_2"); !errors.Is(err, omnicart.ErrNotFound) {
+		t.Errorf("RemoveUser of another merchant: %v, want ErrNotFound", err)
+	}
+	sess := &omnicart.Session{Hash: []byte("h-usr2"), UserID: "usr_2", CreatedAt: t0, LastSeenAt: t0, RemoteAddr: "127.0.0.1"}
+	if err := p.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.RemoveUser(ctx, "m1", "usr_2"); err != nil {
+		t.Fatalf("RemoveUser: %v", err)
+	}
+	if got := ids("m1"); !slices.Equal(got, []string{"usr_1"}) {
+		t.Errorf("after remove Users(m1) = %v", got)
+	}
+	if _, err := p.Session(ctx, sess.Hash); !errors.Is(err, omnicart.ErrNotFound) {
+		t.Errorf("a removed user's session remains: %v", err)
+	}
+}
+
+func testPanelSessions(t *testing.T, s omnicart.Store, p omnicart.PanelStore) {
+	ctx := context.Background()
+	merchant(t, s, "m1")
+	u := &omnicart.User{ID: "usr_1", MerchantID: "m1", Email: "a@example.com", Role: omnicart.RoleOwner, PasswordHash: "h", CreatedAt: t0}
+	if err := p.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	sess := &omnicart.Session{Hash: []byte("session-hash"), UserID: u.ID, CreatedAt: t0, LastSeenAt: t0, RemoteAddr: "192.0.2.1"}
+	if err := p.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CreateSession(ctx, &omnicart.Session{Hash: []byte("x"), UserID: "nobody", CreatedAt: t0, LastSeenAt: t0}); !errors.Is(err, omnicart.ErrNotFound) {
+		t.Errorf("session of an unknown user: %v, want ErrNotFound", err)
+	}
+	if err := p.TouchSession(ctx, sess.Hash, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.TouchSession(ctx, sess.Hash, t0.Add(time.Second)); err != nil { // never moves back
+		t.Fatal(err)
+	}
+	got, err := p.Session(ctx, sess.Hash)
+	if err != nil || got.UserID != u.ID || !got.CreatedAt.Equal(t0) || !got.LastSeenAt.Equal(t0.Add(time.Minute)) || got.RemoteAddr != "192.0.2.1" {
+		t.Errorf("Session = %+v, %v", got, err)
+	}
+	if err := p.DeleteSession(ctx, sess.Hash); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Session(ctx, sess.Hash); !errors.Is(err, omnicart.ErrNotFound) {
+		t.Errorf("deleted session: %v", err)
+	}
+	if err := p.DeleteSession(ctx, sess.Hash); err != nil {
+		t.Errorf("deleting again: %v", err)
+	}
+
+	for i := range 3 {
+		if err := p.AddFailedSignIn(ctx, "a@example.com", "192.0.2.9", t0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.AddFailedSignIn(ctx, "other@example.com", "192.0.2.9", t0); err != nil {
+		t.Fatal(err)
+	}
+	n, first, err := p.FailedSignIns(ctx, "a@example.com", t0.Add(30*time.Second))
+	if err != nil || n != 2 || !first.Equal(t0.Add(time.Minute)) {
+		t.Errorf("FailedSignIns = %d, %v, %v; want 2 from t0+1m", n, first, err)
+	}
+	if err := p.ClearFailedSignIns(ctx, "a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := p.FailedSignIns(ctx, "a@example.com", t0); n != 0 {
+		t.Errorf("after clear: %d", n)
+	}
+	if n, _, _ := p.FailedSignIns(ctx, "other@example.com", t0); n != 1 {
+		t.Errorf("another email's failures: %d, want 1", n)
+	}
+}
+
+func testPanelAudit(t *testing.T, s omnicart.Store, p omnicart.PanelStore) {
+	ctx := context.Background()
+	for i := range 5 {
+		m := "m1"
+		if i == 2 {
+			m = "m2"
+		}
+		e := &omnicart.AuditEntry{MerchantID: m, Actor: "a@example.com", Action: fmt.Sprintf("act%d", i), Target: "cart c1", Detail: "d", RemoteAddr: "192.0.2.1", At: t0.Add(time.Duration(i) * time.Second)}
+		if err := p.AppendAudit(ctx, e); err != nil || e.ID == 0 {
+			t.Fatalf("AppendAudit: %v (id %d)", err, e.ID)
+		}
+	}
+	page, err := p.Audit(ctx, "m1", 0, 2)
+	if err != nil || len(page) != 2 || page[0].Action != "act4" || page[1].Action != "act3" {
+		t.Fatalf("first page = %+v, %v", page, err)
+	}
+	if !page[0].At.Equal(t0.Add(4*time.Second)) || page[0].RemoteAddr != "192.0.2.1" || page[0].Target != "cart c1" {
+		t.Errorf("entry = %+v", page[0])
+	}
+	page, err = p.Audit(ctx, "m1", page[1].ID, 10)
+	if err != nil || len(page) != 2 || page[0].Action != "act1" || page[1].Action != "act0" {
+		t.Errorf("second page = %+v, %v", page, err)
+	}
+}
+
+func testPanelListCarts(t *testing.T, s omnicart.Store, p omnicart.PanelStore) {
+	ctx := context.Background()
+	m1 := merchant(t, s, "m1")
+	m2 := merchant(t, s, "m2")
+	for i := range 7 {
+		customer := ""
+		if i%2 == 0 {
+			customer = "cus_even"
+		}
+		c := newCart(t, m1, fmt.Sprintf("c%d", i), customer, false, t0)
+		if i == 3 {
+			c.Currency = "USD"
+		}
+		if i == 5 {
+			c.Items[1].Status = omnicart.StatusAuthorized
+		}
+		tx(t, s, func(tx omnicart.Tx) error {
+			return tx.CreateCart(ctx, c, []byte(fmt.Sprintf("tok-m1-%d", i)), time.Time{})
+		})
+	}
+	other := newCart(t, m2, "c1", "cus_even", false, t0)
+	tx(t, s, func(tx omnicart.Tx) error { return tx.CreateCart(ctx, other, []byte("tok-m2"), time.Time{}) })
+
+	list := func(q omnicart.CartQuery) ([]string, int64) {
+		t.Helper()
+		got, err := p.ListCarts(ctx, q)
+		if err != nil {
+			t.Fatalf("ListCarts(%+v): %v", q, err)
+		}
+		var ids []string
+		var last int64
+		for _, lc := range got {
+			if lc.Cart.MerchantID != q.MerchantID {
+				t.Errorf("cart %s of merchant %s listed for %s", lc.Cart.ID, lc.Cart.MerchantID, q.MerchantID)
+			}
+			ids = append(ids, lc.Cart.ID)
+			last = lc.Cursor
+		}
+		return ids, last
+	}
+	ids, cur := list(omnicart.CartQuery{MerchantID: "m1", Limit: 3})
+	if !slices.Equal(ids, []string{"c6", "c5", "c4"}) {
+		t.Errorf("page 1 = %v", ids)
+	}
+	ids, cur = list(omnicart.CartQuery{MerchantID: "m1", Limit: 3, After: cur})
+	if !slices.Equal(ids, []string{"c3", "c2", "c1"}) {
+		t.Errorf("page 2 = %v", ids)
+	}
+	if ids, _ = list(omnicart.CartQuery{MerchantID: "m1", Limit: 3, After: cur}); !slices.Equal(ids, []string{"c0"}) {
+		t.Errorf("page 3 = %v", ids)
+	}
+	for _, c := range []struct {
+		q    omnicart.CartQuery
+		want []string
+	}{
+		{omnicart.CartQuery{MerchantID: "m1", CustomerID: "cus_even"}, []string{"c6", "c4", "c2", "c0"}},
+		{omnicart.CartQuery{MerchantID: "m1", CartID: "c1"}, []string{"c1"}},
+		{omnicart.CartQuery{MerchantID: "m1", Currency: "USD"}, []string{"c3"}},
+		{omnicart.CartQuery{MerchantID: "m1", Status: omnicart.StatusAuthorized}, []string{"c5"}},
+		{omnicart.CartQuery{MerchantID: "m1", Status: omnicart.StatusInitiated, Currency: "EUR", CustomerID: "cus_even", Limit: 2}, []string{"c6", "c4"}},
+		{omnicart.CartQuery{MerchantID: "m2"}, []string{"c1"}},
+		{omnicart.CartQuery{MerchantID: "m2", CartID: "c2"}, nil},
+		{omnicart.CartQuery{MerchantID: "m1", CreatedFrom: t0, CreatedTo: t0.Add(time.Second), CartID: "c0"}, []string{"c0"}},
+		{omnicart.CartQuery{MerchantID: "m1", CreatedFrom: t0.Add(time.Second)}, nil},
+		{omnicart.CartQuery{MerchantID: "m1", CreatedTo: t0}, nil},
+	} {
+		if got, _ := list(c.q); !slices.Equal(got, c.want) {
+			t.Errorf("ListCarts(%+v) = %v, want %v", c.q, got, c.want)
+		}
+	}
+}
