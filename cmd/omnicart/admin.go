@@ -80,7 +80,14 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 			return usageError{"items add takes one comma-separated list of itemIds\nusage: " + synopsis(cmd)}
 		}
 	}
-	a, err := openApp(ctx, *dbURL, io.Discard, openExisting)
+	// Creating a merchant is how a database is set up (the load harness
+	// and the README start that way), so it may create the database; every
+	// other subcommand refuses one that does not exist.
+	openMode := openExisting
+	if noun+" "+verb == "merchant create" {
+		openMode = openOrCreate
+	}
+	a, err := openApp(ctx, *dbURL, io.Discard, openMode)
 	if err != nil {
 		return err
 	}

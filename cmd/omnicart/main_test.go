@@ -171,8 +171,26 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// TestDatabaseMustExist checks that every command but serve and migrate
-// refuses a database that does not exist, creating nothing, with a message
+// TestMerchantCreateCreatesDatabase: creating a merchant is how a database
+// is set up (the load harness in ../shared/perf starts that way), so it
+// creates a missing database file; a missing directory is still an error.
+func TestMerchantCreateCreatesDatabase(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "new.db")
+	if _, _, err := cliRun(t, "merchant", "create", "--name", "Shop", "--json", "--database", "sqlite:"+db); err != nil {
+		t.Fatalf("merchant create on a new database: %v", err)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Fatalf("the database was not created: %v", err)
+	}
+	if _, _, err := cliRun(t, "merchant", "create", "--name", "Shop", "--database", "sqlite:/missing/dir/x.db"); err == nil ||
+		!strings.Contains(err.Error(), "there is no directory /missing/dir") {
+		t.Fatalf("merchant create in a missing directory: %v", err)
+	}
+}
+
+// TestDatabaseMustExist checks that every command but serve, migrate and
+// merchant create refuses a database that does not exist, creating nothing, with a message
 // that names it, and that migrate creates one.
 func TestDatabaseMustExist(t *testing.T) {
 	t.Parallel()
@@ -183,6 +201,9 @@ func TestDatabaseMustExist(t *testing.T) {
 	}
 	missingFile := filepath.Join(dir, "nothing-here.db")
 	for _, c := range cliCommands {
+		if c[0] == "merchant" && c[1] == "create" {
+			continue // creates the database (see TestMerchantCreateCreatesDatabase)
+		}
 		for _, db := range []string{"sqlite:" + missingFile, "sqlite:/missing/dir/x.db", missingFile} {
 			args := append(cliFill(c, "mer_x", csv), "--database", db)
 			_, _, err := cliRun(t, args...)
