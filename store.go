@@ -109,6 +109,17 @@ type Tx interface {
 	// UnfinishedOperations lists operations created before `before` that
 	// were never settled (a crash between the provider call and the save).
 	UnfinishedOperations(ctx context.Context, before time.Time, limit int) ([]Operation, error)
+	// ClaimUnfinishedOperations is recovery's claim, in a write
+	// transaction: up to limit operations created before `before`, never
+	// settled, and not leased by anyone at now (no lease, or one that
+	// ended at or before now), oldest first (by creation, then id); each
+	// is leased until leaseUntil, so that other nodes skip it until then.
+	// Engines with row locks skip rows another transaction holds (FOR
+	// UPDATE SKIP LOCKED): two nodes claiming at once get different
+	// operations. A node that dies leaves its claims to run out. Settling
+	// (FinishOperation) takes an operation off the list for good; an
+	// operation whose retry failed again comes back when its lease ends.
+	ClaimUnfinishedOperations(ctx context.Context, now, before, leaseUntil time.Time, limit int) ([]Operation, error)
 
 	// EnqueueNotification stores a payment-link message to be sent, due at
 	// once, and sets n.ID.

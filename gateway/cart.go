@@ -381,16 +381,49 @@ func (s *Service) settle(ctx context.Context, op omnicart.Operation, ok bool, at
 // is idempotent by operation id; authorizations whose outcome is unknown are
 // voided and their items wait for payment again. It returns how many
 // operations it settled.
+//
+// Recovery is claimed, so that nodes sharing the database do not all
+// retry the same operations: Recover leases them in batches of
+// recoverBatch (Tx.ClaimUnfinishedOperations) for RecoverLease, longer than
+// the batch's provider calls can take, and retries only what it leased. An
+// operation whose retry failed again keeps its lease, so it is retried
+// (by whichever node claims it) once the lease ends; a node that dies
+// mid-batch leaves its claims to run out. One pass handles at most
+// recoverPass operations.
 func (s *Service) Recover(ctx context.Context, olderThan time.Duration) (int, error) {
-	var ops []omnicart.Operation
-	err := s.Store.View(ctx, func(tx omnicart.Tx) error {
-		var err error
-		ops, err = tx.UnfinishedOperations(ctx, s.Now().Add(-olderThan), 100)
-		return err
-	})
-	if err != nil {
-		return 0, err
+	n := 0
+	for done := 0; done < recoverPass; {
+		var ops []omnicart.Operation
+		err := s.Store.Tx(ctx, func(tx omnicart.Tx) error {
+			now := s.Now()
+			var err error
+			ops, err = tx.ClaimUnfinishedOperations(ctx, now, now.Add(-olderThan), now.Add(RecoverLease), min(recoverBatch, recoverPass-done))
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+		n += s.recoverClaimed(ctx, ops)
+		done += len(ops)
+		if len(ops) < recoverBatch || ctx.Err() != nil {
+			break
+		}
 	}
+	return n, nil
+}
+
+// Recovery's claims: a pass claims batches of recoverBatch operations and
+// stops after recoverPass; a claim lasts RecoverLease, longer than a
+// batch's provider calls can take (recoverBatch × ProviderTimeout).
+const (
+	recoverBatch = 4
+	recoverPass  = 100
+	RecoverLease = recoverBatch*ProviderTimeout + 30*time.Second
+)
+
+// recoverClaimed retries and settles the operations Recover claimed, and
+// returns how many it settled.
+func (s *Service) recoverClaimed(ctx context.Context, ops []omnicart.Operation) int {
 	n := 0
 	for _, op := range ops {
 		m, err := s.Merchant(ctx, op.MerchantID)
@@ -420,5 +453,5 @@ func (s *Service) Recover(ctx context.Context, olderThan time.Duration) (int, er
 		}
 		n++
 	}
-	return n, nil
+	return n
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"time"
 
@@ -730,4 +731,49 @@ func (t *txn) UnfinishedOperations(ctx context.Context, before time.Time, limit 
 		out = append(out, op)
 	}
 	return out, wrap("list operations", rows.Err())
+}
+
+// ClaimUnfinishedOperations leases the unsettled operations recovery may
+// retry (see omnicart.Tx): one statement picks them FOR UPDATE SKIP LOCKED
+// (another node's claim running at the same moment gets other rows, and
+// never waits) and sets their lease.
+func (t *txn) ClaimUnfinishedOperations(ctx context.Context, now, before, leaseUntil time.Time, limit int) ([]omnicart.Operation, error) {
+	if err := t.writable("claim operations"); err != nil {
+		return nil, err
+	}
+	rows, err := t.q.Query(ctx, `WITH c AS (
+			SELECT op_id FROM operations
+			WHERE outcome IS NULL AND created_at < $1 AND (claimed_until IS NULL OR claimed_until <= $2)
+			ORDER BY created_at, op_id LIMIT $4 FOR UPDATE SKIP LOCKED)
+		UPDATE operations o SET claimed_until = $3 FROM c WHERE o.op_id = c.op_id
+		RETURNING o.op_id, o.created_at, o.body`, ms(before), ms(now), ms(leaseUntil), limit)
+	if err != nil {
+		return nil, wrap("claim operations", err)
+	}
+	type claimed struct {
+		id, body string
+		at       int64
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
+		var c claimed
+		err := r.Scan(&c.id, &c.at, &c.body)
+		return c, err
+	})
+	if err != nil {
+		return nil, wrap("claim operations", err)
+	}
+	// RETURNING gives the rows in no particular order.
+	sort.Slice(got, func(i, j int) bool {
+		if got[i].at != got[j].at {
+			return got[i].at < got[j].at
+		}
+		return got[i].id < got[j].id
+	})
+	out := make([]omnicart.Operation, len(got))
+	for i, c := range got {
+		if err := json.Unmarshal([]byte(c.body), &out[i]); err != nil {
+			return nil, fmt.Errorf("decode operation %s: %w", c.id, err)
+		}
+	}
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -573,7 +574,7 @@ func (t *txn) FinishOperation(ctx context.Context, opID, outcome string, at time
 }
 
 func (t *txn) UnfinishedOperations(ctx context.Context, before time.Time, limit int) ([]omnicart.Operation, error) {
-	rows, err := t.query(ctx, `SELECT body FROM operations WHERE outcome IS NULL AND created_at < ? ORDER BY created_at LIMIT ?`, ms(before), limit)
+	rows, err := t.query(ctx, `SELECT body FROM operations WHERE outcome IS NULL AND created_at < ? ORDER BY created_at, op_id LIMIT ?`, ms(before), limit)
 	if err != nil {
 		return nil, wrap("list operations", err)
 	}
@@ -591,6 +592,54 @@ func (t *txn) UnfinishedOperations(ctx context.Context, before time.Time, limit 
 		out = append(out, op)
 	}
 	return out, rows.Err()
+}
+
+// ClaimUnfinishedOperations leases the unsettled operations recovery
+// may retry (see omnicart.Tx). On SQLite the writer holds the database's
+// write lock, so no other transaction can claim meanwhile; the lease keeps
+// other processes on the same file (and this one's next passes) off them.
+func (t *txn) ClaimUnfinishedOperations(ctx context.Context, now, before, leaseUntil time.Time, limit int) ([]omnicart.Operation, error) {
+	if t.readOnly {
+		return nil, errors.New("claim operations: write outside a write transaction")
+	}
+	rows, err := t.query(ctx, `UPDATE operations SET claimed_until = ?
+		WHERE op_id IN (SELECT op_id FROM operations
+			WHERE outcome IS NULL AND created_at < ? AND (claimed_until IS NULL OR claimed_until <= ?)
+			ORDER BY created_at, op_id LIMIT ?)
+		RETURNING op_id, created_at, body`, ms(leaseUntil), ms(before), ms(now), limit)
+	if err != nil {
+		return nil, wrap("claim operations", err)
+	}
+	defer rows.Close()
+	type claimed struct {
+		id, body string
+		at       int64
+	}
+	var got []claimed
+	for rows.Next() {
+		var c claimed
+		if err := rows.Scan(&c.id, &c.at, &c.body); err != nil {
+			return nil, wrap("claim operations", err)
+		}
+		got = append(got, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("claim operations", err)
+	}
+	// RETURNING gives the rows in no particular order.
+	sort.Slice(got, func(i, j int) bool {
+		if got[i].at != got[j].at {
+			return got[i].at < got[j].at
+		}
+		return got[i].id < got[j].id
+	})
+	out := make([]omnicart.Operation, len(got))
+	for i, c := range got {
+		if err := json.Unmarshal([]byte(c.body), &out[i]); err != nil {
+			return nil, fmt.Errorf("decode operation %s: %w", c.id, err)
+		}
+	}
+	return out, nil
 }
 
 func wrap(what string, err error) error {

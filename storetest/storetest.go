@@ -43,6 +43,8 @@ func Run(t *testing.T, open func(tb testing.TB) Engine) {
 		{"Deadlines", onStore(testDeadlines)},
 		{"DueClaimsRace", onStore(testDueClaimsRace)},
 		{"Operations", onStore(testOperations)},
+		{"RecoveryClaims", onStore(testRecoveryClaims)},
+		{"RecoveryClaimsRace", onStore(testRecoveryClaimsRace)},
 		{"IdempotencyKeys", onStore(testIdempotency)},
 		{"Notifications", testNotifications},
 		{"NotificationQueue", testNotificationQueue},
