@@ -4,8 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,12 +20,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/omnicart/omnicart/client"
 )
 
 // The tests and examples of this package run against a real `omnicart
 // serve`, built from this module and started once by TestMain on a new
-// SQLite database. (internal/e2e cannot start it here: its Start needs a
+// SQLite database (with OMNICART_E2E_ENGINE=postgres, a new PostgreSQL
+// database on the server OMNICART_TEST_POSTGRES names). (internal/e2e cannot start it here: its Start needs a
 // testing.TB, and TestMain and examples have none.)
 
 var (
@@ -48,7 +55,17 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	srv, err := startServer(dir)
+	database, answerKey := "sqlite:"+filepath.Join(dir, "omnicart.db"), ""
+	if os.Getenv("OMNICART_E2E_ENGINE") == "postgres" {
+		url, drop, err := newPostgresDatabase()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer drop()
+		database, answerKey = url, filepath.Join(dir, "answers.key")
+	}
+	srv, err := startServer(dir, database, answerKey)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -63,14 +80,57 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
+// newPostgresDatabase creates a database with a random name on the
+// PostgreSQL server that OMNICART_TEST_POSTGRES names (an administrator's
+// URL), for OMNICART_E2E_ENGINE=postgres (as internal/e2e), and returns
+// its URL and a function that drops it.
+func newPostgresDatabase() (string, func(), error) {
+	admin := os.Getenv("OMNICART_TEST_POSTGRES")
+	if admin == "" {
+		return "", nil, errors.New("OMNICART_E2E_ENGINE=postgres needs OMNICART_TEST_POSTGRES (an administrator's URL of a PostgreSQL server)")
+	}
+	u, err := neturl.Parse(admin)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", nil, fmt.Errorf("OMNICART_TEST_POSTGRES: not a postgres:// URL")
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	name := "omnicart_client_" + hex.EncodeToString(b[:])
+	run := func(stmt string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(ctx, stmt)
+		return err
+	}
+	if err := run("CREATE DATABASE " + name); err != nil {
+		return "", nil, fmt.Errorf("create the test database: %w", err)
+	}
+	u.Path = "/" + name
+	q := u.Query()
+	q.Del("dbname")
+	u.RawQuery = q.Encode()
+	return u.String(), func() {
+		if err := run("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "drop the test database %s: %v\n", name, err)
+		}
+	}, nil
+}
+
 type server struct {
-	bin, db, url string
+	bin, db, url string // db: the --database value
 	cmd          *exec.Cmd
 	logs         *lockedBuffer
 	done         chan struct{}
 }
 
-func startServer(dir string) (*server, error) {
+// startServer builds the binary into dir and serves database (a --database
+// value) with the answer key in answerKey (empty: the default).
+func startServer(dir, database, answerKey string) (*server, error) {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..")
 	bin := filepath.Join(dir, "omnicart")
@@ -79,9 +139,13 @@ func startServer(dir string) (*server, error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build omnicart: %v\n%s", err, out)
 	}
-	s := &server{bin: bin, db: filepath.Join(dir, "omnicart.db"), logs: &lockedBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--database", "sqlite:"+s.db,
-		"--allow-private-callbacks", "--callback-retry-schedule", "50ms,100ms,200ms")
+	s := &server{bin: bin, db: database, logs: &lockedBuffer{}, done: make(chan struct{})}
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--database", s.db,
+		"--allow-private-callbacks", "--callback-retry-schedule", "50ms,100ms,200ms"}
+	if answerKey != "" {
+		args = append(args, "--answer-key-file", answerKey)
+	}
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = append(os.Environ(), "OMNICART_LISTEN=", "OMNICART_DATABASE=", "OMNICART_PUBLIC_URL=")
 	s.cmd.Stderr = s.logs
 	out, err := s.cmd.StdoutPipe()
@@ -132,7 +196,7 @@ func (s *server) stop() {
 func (s *server) admin(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.bin, append(args, "--database", "sqlite:"+s.db)...)
+	cmd := exec.CommandContext(ctx, s.bin, append(args, "--database", s.db)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

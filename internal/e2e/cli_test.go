@@ -397,43 +397,34 @@ func TestCLIConcurrentWithServer(t *testing.T) {
 	}
 
 	// No key is stored in clear, neither whole nor its secret part (the
-	// part after the prefix that names it), in the database or its WAL.
+	// part after the prefix that names it), in the database or its WAL
+	// (on PostgreSQL, its tables).
 	// The cartId of the first cart is the control that the files read are
 	// the live data.
-	cliCheckNoKeys(t, srv.DBPath, keys, "conc-0-00000")
+	cliCheckNoKeys(t, srv, keys, "conc-0-00000")
 	srv.Stop()
-	cliCheckNoKeys(t, srv.DBPath, keys, "conc-0-00000")
+	cliCheckNoKeys(t, srv, keys, "conc-0-00000")
 }
 
-// cliCheckNoKeys fails when the database files hold a key or its secret
-// part, or do not hold control.
-func cliCheckNoKeys(tb testing.TB, dbPath string, keys []string, control string) {
+// cliCheckNoKeys fails when the server's database (its files, or its
+// tables on PostgreSQL) holds a key or its secret part, or does not hold
+// control.
+func cliCheckNoKeys(tb testing.TB, srv *e2e.Server, keys []string, control string) {
 	tb.Helper()
-	read, controlSeen := 0, false
-	for _, p := range []string{dbPath, dbPath + "-wal", dbPath + "-shm", dbPath + "-journal"} {
-		b, err := os.ReadFile(p)
-		if os.IsNotExist(err) {
-			continue
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		read++
+	controlSeen := false
+	for name, b := range srv.Stored(tb) {
 		controlSeen = controlSeen || bytes.Contains(b, []byte(control))
 		for _, k := range keys {
 			if bytes.Contains(b, []byte(k)) {
-				tb.Errorf("%s contains the API key %s… in clear", filepath.Base(p), k[:cliKeyPrefixLen])
+				tb.Errorf("%s contains the API key %s… in clear", name, k[:cliKeyPrefixLen])
 			}
 			if bytes.Contains(b, []byte(k[cliKeyPrefixLen:])) {
-				tb.Errorf("%s contains the secret part of API key %s…", filepath.Base(p), k[:cliKeyPrefixLen])
+				tb.Errorf("%s contains the secret part of API key %s…", name, k[:cliKeyPrefixLen])
 			}
 		}
 	}
-	if read == 0 {
-		tb.Fatalf("no database file at %s", dbPath)
-	}
 	if !controlSeen {
-		tb.Fatalf("database files at %s do not contain %q: not the live data", dbPath, control)
+		tb.Fatalf("database %s does not contain %q: not the live data", srv.Database, control)
 	}
 }
 

@@ -11,8 +11,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/client"
 	"github.com/omnicart/omnicart/internal/e2e"
+	"github.com/omnicart/omnicart/postgres"
 	"github.com/omnicart/omnicart/sandbox"
 	"github.com/omnicart/omnicart/sqlite"
 )
@@ -138,14 +140,25 @@ func ccReadStatus(tb testing.TB, c *client.Client, cartID string) *ccStatus {
 func ccLedger(tb testing.TB, srv *e2e.Server, merchantID, currency string) (held, merchant int64) {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, srv.DBPath)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer db.Close()
-	bs, err := sqlite.NewLedger(db).Balances(ctx)
-	if err != nil {
-		tb.Fatal(err)
+	var bs []omnicart.Balance
+	if e2e.Postgres() {
+		db, err := postgres.Open(ctx, srv.Database)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer db.Close()
+		if bs, err = postgres.NewLedger(db).Balances(ctx); err != nil {
+			tb.Fatal(err)
+		}
+	} else {
+		db, err := sqlite.Open(ctx, srv.DBPath)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer db.Close()
+		if bs, err = sqlite.NewLedger(db).Balances(ctx); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	if err := sandbox.CheckBalances(bs); err != nil {
 		tb.Error(err)

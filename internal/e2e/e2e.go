@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,16 +18,61 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" (Server.SQL)
+	_ "modernc.org/sqlite"             // database/sql driver "sqlite" (Server.SQL)
+
 	"github.com/omnicart/omnicart/client"
+	"github.com/omnicart/omnicart/postgres/pgtest"
 )
 
 // binaryEnv names the environment variable that carries the path of the
 // binary built by Main, so every test of the process reuses it.
 const binaryEnv = "OMNICART_E2E_BINARY"
 
+// EngineEnv names the environment variable that chooses the storage engine
+// of the servers the suite starts: unset or "sqlite", a new SQLite file per
+// server (the default); "postgres", a new PostgreSQL database per server on
+// the server that OMNICART_TEST_POSTGRES names (an administrator's URL,
+// such as postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable),
+// created with a random name and dropped when the test ends.
+const EngineEnv = "OMNICART_E2E_ENGINE"
+
+// Postgres reports whether the suite runs on PostgreSQL (EngineEnv is
+// "postgres").
+func Postgres() bool { return os.Getenv(EngineEnv) == "postgres" }
+
+// checkEngine returns why EngineEnv cannot be used, or nil.
+func checkEngine() error {
+	switch e := os.Getenv(EngineEnv); e {
+	case "", "sqlite":
+		return nil
+	case "postgres":
+		if os.Getenv(pgtest.EnvVar) == "" {
+			return fmt.Errorf("%s=postgres needs %s (an administrator's URL of a PostgreSQL server)", EngineEnv, pgtest.EnvVar)
+		}
+		return nil
+	default:
+		return fmt.Errorf("%s=%q: unknown engine (sqlite or postgres)", EngineEnv, e)
+	}
+}
+
+// SkipOnPostgres skips tb when the suite runs on PostgreSQL, with the
+// reason.
+func SkipOnPostgres(tb testing.TB, why string) {
+	tb.Helper()
+	if Postgres() {
+		tb.Skipf("skipped on PostgreSQL: %s", why)
+	}
+}
+
 // Main builds the binary once, runs the tests and removes it. Call it from
 // TestMain.
 func Main(m *testing.M) {
+	if err := checkEngine(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	dir, err := os.MkdirTemp("", "omnicart-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -72,11 +118,18 @@ func Binary(tb testing.TB) string {
 
 // Server is a running omnicart server process.
 type Server struct {
-	tb     testing.TB
-	bin    string
+	tb  testing.TB
+	bin string
+	// DBPath is the server's SQLite database file. On PostgreSQL no such
+	// file exists: the path names the database (StartOn with it starts
+	// another server on the same database), and the answer key file is
+	// DBPath+".key" on either engine.
 	DBPath string
-	URL    string
-	args   []string
+	// Database is what --database says: sqlite:DBPath, or the URL of the
+	// PostgreSQL database.
+	Database string
+	URL      string
+	args     []string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -93,18 +146,72 @@ func Start(tb testing.TB, extra ...string) *Server {
 }
 
 // StartOn is Start on a given SQLite database file, for several server
-// processes sharing one database.
+// processes sharing one database. On PostgreSQL the path names a database
+// created by the first server started with it.
 func StartOn(tb testing.TB, dbPath string, extra ...string) *Server {
 	tb.Helper()
-	s := &Server{tb: tb, bin: Binary(tb), DBPath: dbPath, args: extra}
+	s := &Server{tb: tb, bin: Binary(tb), DBPath: dbPath, Database: database(tb, dbPath), args: extra}
 	s.start()
 	tb.Cleanup(func() { s.Stop() })
 	return s
 }
 
+// pgDatabases maps the DBPath of a server on PostgreSQL to its database's
+// URL, while the test that created it runs.
+var pgDatabases = struct {
+	sync.Mutex
+	urls map[string]string
+}{urls: map[string]string{}}
+
+// database returns the --database value for the database named by dbPath:
+// sqlite:dbPath, or on PostgreSQL the URL of the database created for
+// dbPath (the first time, for the test tb: dropped when it ends).
+func database(tb testing.TB, dbPath string) string {
+	tb.Helper()
+	if !Postgres() {
+		return "sqlite:" + dbPath
+	}
+	if err := checkEngine(); err != nil {
+		tb.Fatal(err)
+	}
+	pgDatabases.Lock()
+	defer pgDatabases.Unlock()
+	if url, ok := pgDatabases.urls[dbPath]; ok {
+		return url
+	}
+	url := pgtest.URL(tb) // CREATE DATABASE; DROP ... WITH (FORCE) at the end
+	pgDatabases.urls[dbPath] = url
+	tb.Cleanup(func() {
+		pgDatabases.Lock()
+		delete(pgDatabases.urls, dbPath)
+		pgDatabases.Unlock()
+	})
+	return url
+}
+
+// serveArgs are the flags of `omnicart serve` naming the database
+// (dbPath, url as database returns them) and, on PostgreSQL, the answer
+// key file beside dbPath (on SQLite, the server's default place).
+func serveArgs(dbPath, url string) []string {
+	args := []string{"--database", url}
+	if Postgres() {
+		args = append(args, "--answer-key-file", dbPath+".key")
+	}
+	return args
+}
+
+// DatabaseArgs returns the flags of `omnicart serve` naming a new, empty
+// database for the engine of the suite (--database, and on PostgreSQL
+// --answer-key-file), for a test that runs the binary itself.
+func DatabaseArgs(tb testing.TB) []string {
+	tb.Helper()
+	dbPath := filepath.Join(tb.TempDir(), "omnicart.db")
+	return serveArgs(dbPath, database(tb, dbPath))
+}
+
 func (s *Server) start() {
 	s.tb.Helper()
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--database", "sqlite:" + s.DBPath}, s.args...)
+	args := append(append([]string{"serve", "--listen", "127.0.0.1:0"}, serveArgs(s.DBPath, s.Database)...), s.args...)
 	cmd := exec.Command(s.bin, args...)
 	cmd.Env = append(os.Environ(), "OMNICART_LISTEN=", "OMNICART_DATABASE=", "OMNICART_PUBLIC_URL=")
 	out, err := cmd.StdoutPipe()
@@ -221,7 +328,7 @@ func (s *Server) Admin(args ...string) string {
 func (s *Server) TryAdmin(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.bin, append(args, "--database", "sqlite:"+s.DBPath)...)
+	cmd := exec.CommandContext(ctx, s.bin, append(args, "--database", s.Database)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -249,6 +356,108 @@ func (s *Server) Merchant(items string, extra ...string) (string, *client.Client
 
 // Client returns a client of the server with the given key.
 func (s *Server) Client(key string) *client.Client { return client.New(s.URL, key) }
+
+// SQL opens the server's database for a test that looks inside it (or
+// edits it while the server is stopped): the SQLite file through the
+// pure-Go driver, waiting up to 10 s for a lock, or the PostgreSQL
+// database through pgx. Queries number their parameters ($1, $2, ...),
+// which both engines read. The handle is closed when the test ends.
+func (s *Server) SQL(tb testing.TB) *sql.DB {
+	tb.Helper()
+	driver, dsn := "sqlite", "file:"+s.DBPath+"?_pragma=busy_timeout(10000)"
+	if Postgres() {
+		driver, dsn = "pgx", s.Database
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Stored returns what the server's database holds, as bytes to search, by
+// where it was read: on SQLite the database file and those of its WAL,
+// shared memory and rollback journal that exist, read whole; on PostgreSQL
+// every table's column names and the values of its rows (text and bytea
+// as stored, other values printed), one per line. (PostgreSQL's own WAL
+// and data files are the server's, not readable here.)
+func (s *Server) Stored(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	if Postgres() {
+		return s.pgTables(tb)
+	}
+	out := map[string][]byte{}
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		data, err := os.ReadFile(s.DBPath + suffix)
+		if os.IsNotExist(err) && suffix != "" {
+			continue
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[filepath.Base(s.DBPath+suffix)] = data
+	}
+	return out
+}
+
+// pgTables reads every table of the server's PostgreSQL database (Stored).
+func (s *Server) pgTables(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, s.Database)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(tables) == 0 {
+		tb.Fatalf("database %s has no tables", s.Database)
+	}
+	out := map[string][]byte{}
+	for _, table := range tables {
+		rows, err := conn.Query(ctx, `SELECT * FROM `+pgx.Identifier{table}.Sanitize())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var b bytes.Buffer
+		for _, f := range rows.FieldDescriptions() {
+			b.WriteString(f.Name + "\n")
+		}
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			for _, v := range vals {
+				switch v := v.(type) {
+				case nil:
+				case []byte:
+					b.Write(v)
+				case string:
+					b.WriteString(v)
+				default:
+					fmt.Fprint(&b, v)
+				}
+				b.WriteByte('\n')
+			}
+		}
+		if err := rows.Err(); err != nil {
+			tb.Fatal(err)
+		}
+		out["table "+table] = b.Bytes()
+	}
+	return out
+}
 
 type lockedWriter struct {
 	mu *sync.Mutex

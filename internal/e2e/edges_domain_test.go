@@ -239,7 +239,7 @@ func TestEdgeRepeatedPayment(t *testing.T) {
 		held, merchant := ccLedger(t, srv, merchantID, "EUR")
 		return [2]int64{held, merchant}
 	}
-	events := func(cart string) int { return len(tmEvents(t, srv.DBPath, cart)) }
+	events := func(cart string) int { return len(tmEvents(t, srv, cart)) }
 
 	paidURL := edInit(t, c, `{"cartId":"edge-repay-0001","currency":"EUR","items":[{"pegasus":{"amount":250}},{"naga":{"amount":100}}],`+
 		`"paymentForm":{"deliveryOption":"redirect","value":"`+shop+`"}}`)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -323,8 +322,7 @@ func opLogLines(tb testing.TB, logs string) []map[string]any {
 // SIGTERM must end it with status 0.
 func TestServeSIGTERMExitCode(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(e2e.Binary(t), "serve", "--listen", "127.0.0.1:0",
-		"--database", "sqlite:"+filepath.Join(t.TempDir(), "omnicart.db"))
+	cmd := exec.Command(e2e.Binary(t), append([]string{"serve", "--listen", "127.0.0.1:0"}, e2e.DatabaseArgs(t)...)...)
 	cmd.Env = append(cmd.Environ(), "OMNICART_DEMO=", "OMNICART_PUBLIC_URL=")
 	out, err := cmd.StdoutPipe()
 	if err != nil {

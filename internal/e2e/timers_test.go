@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/client"
 	"github.com/omnicart/omnicart/internal/e2e"
-	_ "modernc.org/sqlite"
 )
 
 func tmInit(tb testing.TB, c *client.Client, body string) string {
@@ -75,15 +73,12 @@ func tmModify(tb testing.TB, c *client.Client, body string) *client.Response {
 	return res
 }
 
-// tmEvents reads a cart's events from the server's database file.
-func tmEvents(tb testing.TB, dbPath, cartID string) []omnicart.Event {
+// tmEvents reads a cart's events from the server's database.
+func tmEvents(tb testing.TB, srv *e2e.Server, cartID string) []omnicart.Event {
 	tb.Helper()
-	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro&_pragma=busy_timeout(10000)")
-	if err != nil {
-		tb.Fatal(err)
-	}
+	db := srv.SQL(tb)
 	defer db.Close()
-	rows, err := db.Query(`SELECT e.body FROM events e JOIN carts c ON c.pk = e.cart_pk WHERE c.cart_id = ? ORDER BY e.sequence`, cartID)
+	rows, err := db.Query(`SELECT e.body FROM events e JOIN carts c ON c.pk = e.cart_pk WHERE c.cart_id = $1 ORDER BY e.sequence`, cartID)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -149,7 +144,7 @@ func TestSeedCancelEntireCartAuto(t *testing.T) {
 		t.Fatalf("one hour before the window ends: %+v %+v", got, got.CaptureSnapshot)
 	}
 	warned := 0
-	for _, e := range tmEvents(t, srv.DBPath, cart) {
+	for _, e := range tmEvents(t, srv, cart) {
 		if e.Type == omnicart.EventAutoActionPending {
 			warned++
 		}
@@ -158,7 +153,7 @@ func TestSeedCancelEntireCartAuto(t *testing.T) {
 		t.Fatalf("warning sent more than an hour early")
 	}
 	tmAdvance(t, c, 2)
-	evs := tmEvents(t, srv.DBPath, cart)
+	evs := tmEvents(t, srv, cart)
 	if last := evs[len(evs)-1]; last.Type != omnicart.EventAutoActionPending || len(last.AutoActions) != 1 || last.AutoActions[0].AutoAction != omnicart.AutoCancel {
 		t.Fatalf("expected an auto-action warning one hour before, got %+v", last)
 	}
@@ -178,7 +173,7 @@ func TestSeedCancelEntireCartAuto(t *testing.T) {
 	if v.TotalAmounts != want || items["pegasus"].ItemAmounts != want {
 		t.Fatalf("amounts: total %+v item %+v, want %+v", v.TotalAmounts, items["pegasus"].ItemAmounts, want)
 	}
-	evs = tmEvents(t, srv.DBPath, cart)
+	evs = tmEvents(t, srv, cart)
 	if n := tmCountChanges(evs, "pegasus", omnicart.StatusAuthorized, omnicart.StatusCanceled); n != 1 {
 		t.Fatalf("authorized→canceled happened %d times", n)
 	}
@@ -189,7 +184,7 @@ func TestSeedCancelEntireCartAuto(t *testing.T) {
 	}
 	// Nothing more fires later.
 	tmAdvance(t, c, 10*86400)
-	if n := len(tmEvents(t, srv.DBPath, cart)); n != len(evs) {
+	if n := len(tmEvents(t, srv, cart)); n != len(evs) {
 		t.Fatalf("%d more events after everything fired", n-len(evs))
 	}
 }
@@ -335,7 +330,7 @@ func TestTimerDocumentationExamples(t *testing.T) {
 		t.Fatalf("pegasus after an hour: %+v", ts)
 	}
 	var elapsed int
-	for _, e := range tmEvents(t, srv.DBPath, "cart-timers-1") {
+	for _, e := range tmEvents(t, srv, "cart-timers-1") {
 		for _, tc := range e.Timers {
 			if tc.ItemID == "pegasus" && tc.To == omnicart.TimerElapsed {
 				elapsed++
@@ -404,7 +399,7 @@ func TestDeadlineAcrossRestart(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	srv.Restart() // a second start must not fire it again
-	if n := tmCountChanges(tmEvents(t, srv.DBPath, "cart-restart-1"), "pegasus", omnicart.StatusAuthorized, omnicart.StatusCanceled); n != 1 {
+	if n := tmCountChanges(tmEvents(t, srv, "cart-restart-1"), "pegasus", omnicart.StatusAuthorized, omnicart.StatusCanceled); n != 1 {
 		t.Fatalf("auto-cancel happened %d times", n)
 	}
 }
@@ -442,7 +437,7 @@ func TestDeadlinesWithTwoServers(t *testing.T) {
 	for i := range n {
 		id := fmt.Sprintf("cart-two-%03d", i)
 		count := 0
-		for _, e := range tmEvents(t, a.DBPath, id) {
+		for _, e := range tmEvents(t, a, id) {
 			for _, tc := range e.Timers {
 				if tc.To == omnicart.TimerElapsed {
 					count++
@@ -523,13 +518,10 @@ func TestTimerTriggerChanges(t *testing.T) {
 // database.
 func tmMerchantID(tb testing.TB, srv *e2e.Server, c *client.Client) string {
 	tb.Helper()
-	db, err := sql.Open("sqlite", "file:"+srv.DBPath+"?mode=ro&_pragma=busy_timeout(10000)")
-	if err != nil {
-		tb.Fatal(err)
-	}
+	db := srv.SQL(tb)
 	defer db.Close()
 	var id string
-	if err := db.QueryRow(`SELECT merchant_id FROM api_keys WHERE prefix = ?`, c.APIKey[:16]).Scan(&id); err != nil {
+	if err := db.QueryRow(`SELECT merchant_id FROM api_keys WHERE prefix = $1`, c.APIKey[:16]).Scan(&id); err != nil {
 		tb.Fatal(err)
 	}
 	return id
