@@ -135,18 +135,15 @@ func openPostgres(ctx context.Context, url string) (*engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", redactURL(url), err)
 	}
-	e := &engine{
-		store:   postgres.NewStore(db),
-		ledger:  postgres.NewLedger(db),
-		notify:  postgres.NewNotifyQueue(db),
-		secret:  db.Secret,
-		keyPath: "",
-		close:   db.Close,
-	}
-	if cb, ok := any(db).(interface{ Callbacks() omnicart.CallbackStore }); ok {
-		e.callbacks = cb.Callbacks()
-	}
-	return e, nil
+	return &engine{
+		store:     postgres.NewStore(db),
+		ledger:    postgres.NewLedger(db),
+		callbacks: postgres.NewCallbacks(db),
+		notify:    postgres.NewNotifyQueue(db),
+		secret:    db.Secret,
+		keyPath:   "",
+		close:     db.Close,
+	}, nil
 }
 
 // redactURL hides a password in a database URL.
