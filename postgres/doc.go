@@ -1,8 +1,10 @@
 // Package postgres implements the storage ports of OmniCart on PostgreSQL
 // (github.com/jackc/pgx/v5 and its pool, pgxpool): omnicart.Store (Store,
 // with the sandbox ledger joined to its transactions), the standalone
-// sandbox ledger omnicart.Ledger (Ledger) and omnicart.NotificationQueue
-// (NotifyQueue), all in one database that several nodes share.
+// sandbox ledger omnicart.Ledger (Ledger), omnicart.NotificationQueue
+// (NotifyQueue) and omnicart.CallbackStore (Callbacks: an outbox row per
+// event written by a trigger, claimed per row with leases), all in one
+// database that several nodes share.
 //
 // Open migrates the schema (embedded migrations/*.sql, recorded in
 // schema_migrations) under a session-level advisory lock, so that nodes
