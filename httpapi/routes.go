@@ -42,7 +42,7 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
-	return []route{
+	rs := []route{
 		{http.MethodPost, []string{"/init"}, omnicart.MethodInit, s.handleInit},
 		// The cart id may be /status/{id} or /status/:{id}; handleStatus
 		// parses it from the path itself, and answers /status and /status/
@@ -53,6 +53,11 @@ func (s *Server) routes() []route {
 		{http.MethodPost, []string{"/refund"}, omnicart.MethodRefund, s.actionHandler(omnicart.ActionRefund)},
 		{http.MethodPatch, []string{"/modify"}, omnicart.MethodModify, s.handleModify},
 	}
+	if s.Listing != nil {
+		// The carts listing needs the status permission.
+		rs = append(rs, route{http.MethodGet, []string{"/carts"}, omnicart.MethodStatus, s.handleCarts})
+	}
+	return rs
 }
 
 // endpoint is what every pattern is registered with: the router serves
@@ -108,6 +113,12 @@ func (s *Server) newRouter() *router {
 		s.authenticate(w, r, rc, func(*omnicart.Merchant, *omnicart.APIKey) bool { return false })
 	})
 	handle("/callbacks/", "callbacks", s.handleCallbacks)
+	if s.Panel != nil {
+		// The Merchant Panel serves its own pages (HTML, not the envelope).
+		for _, p := range []string{"/panel", "/panel/"} {
+			handle(p, "panel", func(w http.ResponseWriter, r *http.Request, _ *reqCtx) { s.Panel.ServeHTTP(w, r) })
+		}
+	}
 
 	for _, rt := range s.routes() {
 		serve := func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {

@@ -49,6 +49,11 @@ type Server struct {
 	// zero rate means no limit.
 	Limit *RateLimiter
 
+	// Panel serves the Merchant Panel under /panel/ (404 when nil).
+	Panel http.Handler
+	// Listing lists carts for GET /carts (404 when nil).
+	Listing omnicart.PanelStore
+
 	// inflight holds the merchant+Idempotency-Key pairs of the requests
 	// running in this process.
 	inflight sync.Map

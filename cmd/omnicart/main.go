@@ -48,6 +48,7 @@ const usage = `usage:
   omnicart key revoke --merchant ID KEYPREFIX
   omnicart items add --merchant ID a,b,c
   omnicart items import --merchant ID --csv FILE
+  omnicart user create|list|remove --merchant ID ... [--json]
   omnicart callbacks add|list|remove|rotate|enable|disable|deliveries|events|resend --merchant ID ...
   omnicart migrate [--database URL]
   omnicart version
@@ -72,6 +73,10 @@ var commandHelp = map[string][2]string{
 		"Adds itemIds to a merchant's catalog (their display name is the itemId)."},
 	"items import": {"omnicart items import --merchant ID --csv FILE",
 		"Adds or renames catalog items from a CSV file with columns itemId,displayName (a header row is skipped)."},
+	"user create": {"omnicart user create --merchant ID --email E --role owner|operator|viewer [--password-stdin] [--json]",
+		"Adds a Merchant Panel user to a merchant. Without --password-stdin a random password is made and printed once; with it, the password (12 to 72 bytes) is the first line of standard input."},
+	"user list":   {"omnicart user list [--merchant ID] [--json]", "Lists the Merchant Panel users (of one merchant, or of all)."},
+	"user remove": {"omnicart user remove --merchant ID USERID|EMAIL [--json]", "Removes a Merchant Panel user and ends its sessions."},
 	"version": {"omnicart version",
 		"Prints the version of this binary (from its build information; \"dev\" when unknown)."},
 }
@@ -117,6 +122,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return nil
 	case "callbacks":
 		return runCallbacks(ctx, args[1:], stdout, stderr, getenv)
+	case "user":
+		return runUser(ctx, args[1:], os.Stdin, stdout, stderr, getenv)
 	case "merchant", "key", "items":
 		if len(args) < 2 {
 			return usageError{nounUsage[args[0]]}

@@ -93,6 +93,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return err
 		}
 		printDemo(stdout, base, key, demoCartID(), renewed)
+		email, password, err := ensureDemoOwner(ctx, a)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		fmt.Fprintf(stdout, "Merchant Panel: %s/panel/  sign in as %s with password %s\n\n", base, email, password)
 	}
 	var draining atomic.Bool
 	recoverCtx, stopRecover := context.WithCancel(context.Background())
@@ -108,9 +114,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	metrics.Version = buildVersion(version, readBuildInfo())
 	srv := &http.Server{
 		Handler: (&httpapi.Server{Service: a.service, Log: a.log, PublicURL: base, Callbacks: callbacks, PublicOutbox: *publicOutbox || *demo,
-			Metrics: metrics,
-			Limit:   &httpapi.RateLimiter{Rate: *rateLimit, Burst: 10 * *rateLimit},
-			Ready:   func() bool { return !draining.Load() }}).Handler(),
+			Metrics: metrics, Panel: a.panel(base, callbacks), Listing: a.db.panel,
+			Limit: &httpapi.RateLimiter{Rate: *rateLimit, Burst: 10 * *rateLimit},
+			Ready: func() bool { return !draining.Load() }}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
