@@ -23,6 +23,7 @@ type engine struct {
 	ledger    omnicart.Ledger
 	callbacks omnicart.CallbackStore
 	notify    omnicart.NotificationQueue
+	panel     omnicart.PanelStore
 	// secret returns a named server secret shared by every process on the
 	// database, creating it the first time.
 	secret func(ctx context.Context, name string) ([]byte, error)
@@ -120,6 +121,7 @@ func openEngine(ctx context.Context, url string, mode openMode) (*engine, error)
 		ledger:    sqlite.NewLedger(db),
 		callbacks: sqlite.NewCallbacks(db),
 		notify:    sqlite.NewNotifyQueue(db),
+		panel:     sqlite.NewPanel(db),
 		secret:    db.Secret,
 		stats:     func() httpapi.StoreStats { return httpapi.StoreStats(db.Stats()) },
 		keyPath:   path + ".key",
@@ -140,6 +142,7 @@ func openPostgres(ctx context.Context, url string) (*engine, error) {
 		ledger:    postgres.NewLedger(db),
 		callbacks: postgres.NewCallbacks(db),
 		notify:    postgres.NewNotifyQueue(db),
+		panel:     postgres.NewPanel(db),
 		secret:    db.Secret,
 		keyPath:   "",
 		close:     db.Close,
