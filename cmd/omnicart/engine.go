@@ -39,12 +39,12 @@ type openMode int
 
 const (
 	// openExisting refuses a database that does not exist: every command
-	// but serve and migrate, so that a command run in the wrong directory
+	// but serve, migrate and merchant create, so that a command run in the wrong directory
 	// (or with a mistyped --database) says so instead of working on a new,
 	// empty database.
 	openExisting openMode = iota
 	// openOrCreate creates the database when it does not exist (serve,
-	// migrate).
+	// migrate, merchant create).
 	openOrCreate
 )
 
