@@ -8,8 +8,15 @@ import (
 )
 
 // RateLimiter is a token bucket per API key: Rate requests per second on
-// average, up to Burst at once. It is in memory, per server process. The zero
-// Rate disables it.
+// average, up to Burst at once. The zero Rate disables it.
+//
+// It is in memory, per server process, and shares nothing between nodes:
+// with N nodes behind a load balancer a key may make N times the rate in
+// all. The budget across nodes is the operator's: give each node
+// --rate-limit R/N for R in all when the balancer spreads requests evenly
+// (docs/OPERATIONS.md). Holding the buckets in the database would cost a
+// write per request; a per-node budget costs nothing and is exact enough
+// for its purpose, shielding the service from one key's flood.
 type RateLimiter struct {
 	Rate  float64
 	Burst float64
