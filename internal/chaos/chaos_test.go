@@ -32,6 +32,12 @@ func TestScanBytesFindsCardData(t *testing.T) {
 		{"\x00\x9f\x13\x80\x01\x02\x03\x04\x05\x06\x07\x08 " + cvc + " \x00\x9f\x13\x80\x01\x02\x03\x04\x05\x06\x07\x08", true, ""},
 		{"\x00\x9f\x13\x80\x01\x02\x03\x04\x05\x06\x07\x08CVC\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b", true, ""},
 		{`{"holder":"Ada","cvc":"x"}`, true, "the word cvc (a card field)"},
+		{`card_cvc=1`, false, "the word cvc (a card field)"},
+		{`"CVC: x"`, false, "the word cvc (a card field)"},
+		// The end of a hexadecimal id, then bytes of an SQLite record
+		// header (found in a long campaign's database).
+		{"\x02\x83G\x1f\x05\x05op_3127a0d0e6478f1901490f523ba478bcvC{\"opId\":\"op_3127a0d0e6478f1901490f523ba4", true, ""},
+		{`"description":"cvcx"`, false, ""},
 	} {
 		got := scanBytes([]byte(tc.data), numbers, tc.binary)
 		switch {

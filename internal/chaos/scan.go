@@ -21,8 +21,8 @@ import (
 // Card numbers are found as the digits of a run of digits, spaces and
 // dashes that contains the digits of a number typed during the campaign,
 // however it was grouped. The CVC is found as a token (set apart from
-// letters, digits, '.', '-' and '_'), and so is the word "cvc" in any
-// case (a stored card field). In the database file and the WAL, which
+// letters, digits, '.', '-' and '_'), and the word "cvc" in any case (a
+// stored card field) as a word (set apart from letters and digits). In the database file and the WAL, which
 // hold random bytes (sealed answers, hashes, secrets) where three given
 // characters turn up by chance, a CVC or "cvc" counts only amid printable
 // text; the rows themselves are also read through SQL, every text value
@@ -141,7 +141,7 @@ func scanBytes(data []byte, numbers []string, binary bool) []leak {
 			}
 			i := off + k - 1
 			off += k + 1
-			if i >= 0 && i+3 <= len(data) && data[i]|0x20 == 'c' && data[i+2]|0x20 == 'c' && (!binary || printableAround(data, i, i+3)) {
+			if i >= 0 && i+3 <= len(data) && data[i]|0x20 == 'c' && data[i+2]|0x20 == 'c' && word(data, i, i+3) && (!binary || printableAround(data, i, i+3)) {
 				add("the word cvc (a card field)", i, i+3)
 			}
 		}
@@ -165,6 +165,14 @@ func token(data []byte, i, j int) bool {
 		return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_' || b == '-'
 	}
 	return (i == 0 || (!word(data[i-1]) && data[i-1] != '.')) && (j == len(data) || !word(data[j]))
+}
+
+// word reports whether data[i:j] is not part of a longer run of letters
+// and digits ("cvc" as a field name: "cvc", cvc=, card_cvc; not the end of
+// a hexadecimal id followed by bytes of an SQLite record header).
+func word(data []byte, i, j int) bool {
+	alnum := func(b byte) bool { return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
+	return (i == 0 || !alnum(data[i-1])) && (j == len(data) || !alnum(data[j]))
 }
 
 // printableAround reports whether cardContext bytes on each side of
