@@ -130,4 +130,9 @@ type Tx interface {
 	// Ledger is the sandbox issuer's ledger inside this transaction: what
 	// it posts commits or rolls back with the transaction.
 	Ledger() Ledger
+
+	// Savepoint runs fn inside a savepoint of the transaction: when fn
+	// returns an error, what it wrote is rolled back and the transaction
+	// goes on; the error is returned.
+	Savepoint(ctx context.Context, fn func() error) error
 }

@@ -3,101 +3,74 @@ package gateway
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/omnicart/omnicart"
 )
 
-// FireDue fires the deadlines of up to limit carts that are due now and
-// returns how many carts it fired. Each cart is one change of its own (the
-// group writer still commits them together): a cart that fails (its
-// provider errs) rolls back alone, is logged, and does not hold the others
-// back. A change claims its cart (Tx.ClaimCart), so nodes sharing a database
-// skip carts another node is firing, and re-checks that something is due
-// on it. Each cart fires everything due on it, in deadline order and each at
-// its own moment, so a deadline fires once and never before its time
-// however late the call comes.
+// FireDue fires the deadlines of up to limit carts that are due now, in one
+// change, and returns how many carts it fired. The change claims the due
+// carts (Tx.DueCarts: skip-locked on engines with row locks, so nodes
+// sharing a database take different carts) and fires each inside a
+// savepoint of its own: a cart that fails (its provider errs) rolls back
+// alone, is logged, and does not hold the others back. Each cart fires
+// everything due on it, in deadline order and each at its own moment, so a
+// deadline fires once and never before its time however late the call
+// comes.
 func (s *Service) FireDue(ctx context.Context, limit int) (int, error) {
 	real := s.Now()
-	var keys []omnicart.CartKey
-	if err := s.Store.Read(ctx, func(tx omnicart.Tx) error {
-		var err error
-		keys, err = tx.DueCarts(ctx, real, "", limit)
-		return err
-	}); err != nil || len(keys) == 0 {
-		return 0, err
-	}
-	var (
-		mu       sync.Mutex
-		fired    int
-		failed   int
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	sem := make(chan struct{}, fireParallel)
-	for _, k := range keys {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			ok, err := s.fireCartAt(ctx, k, real)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil:
-				failed++
-				if firstErr == nil {
-					firstErr = err
+	fired := 0
+	_, err := s.change(WithAnswerHook(ctx, nil), func(u *unit) (any, error, error) {
+		fired = 0
+		keys, err := u.tx.DueCarts(ctx, real, "", limit)
+		if err != nil {
+			return nil, nil, err
+		}
+		merchants := map[string]*omnicart.Merchant{}
+		for _, k := range keys {
+			later := len(u.later)
+			err := u.tx.Savepoint(ctx, func() error {
+				m := merchants[k.MerchantID]
+				if m == nil {
+					var err error
+					if m, err = u.tx.Merchant(ctx, k.MerchantID); err != nil {
+						return err
+					}
+					merchants[k.MerchantID] = m
 				}
+				c, err := u.tx.ClaimCart(ctx, k.MerchantID, k.CartID)
+				if errors.Is(err, omnicart.ErrNotFound) {
+					return nil // taken by another node, or gone
+				}
+				if err != nil {
+					return err
+				}
+				now := m.Now(real)
+				if d, ok := c.NextDeadline(m.AutoActionLead()); !ok || d.After(now) {
+					return nil // fired meanwhile
+				}
+				if err := u.catchUp(ctx, m, c, now); err != nil {
+					return err
+				}
+				if err := u.save(ctx, m, c); err != nil {
+					return err
+				}
+				fired++
+				return nil
+			})
+			if err != nil {
+				u.later = u.later[:later] // its remote operations were rolled back too
 				if ctx.Err() == nil {
 					s.Log.ErrorContext(ctx, "firing a cart's deadlines", "merchant", k.MerchantID, "cart", k.CartID, "err", err)
 				}
-			case ok:
-				fired++
 			}
-		}()
-	}
-	wg.Wait()
-	if failed == len(keys) {
-		return fired, firstErr
+		}
+		return nil, nil, nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	return fired, nil
-}
-
-// fireParallel bounds the changes FireDue has waiting for the writer at
-// once.
-const fireParallel = 64
-
-// fireCartAt fires what is due at real time `real` on one cart, if it can
-// claim the cart and something is still due. It reports whether it fired.
-func (s *Service) fireCartAt(ctx context.Context, k omnicart.CartKey, real time.Time) (bool, error) {
-	fired := false
-	_, err := s.change(WithAnswerHook(ctx, nil), func(u *unit) (any, error, error) {
-		fired = false
-		c, err := u.tx.ClaimCart(ctx, k.MerchantID, k.CartID)
-		if errors.Is(err, omnicart.ErrNotFound) {
-			return nil, nil, nil // another node has it, or it is gone
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		m, err := u.tx.Merchant(ctx, k.MerchantID)
-		if err != nil {
-			return nil, nil, err
-		}
-		now := m.Now(real)
-		if d, ok := c.NextDeadline(m.AutoActionLead()); !ok || d.After(now) {
-			return nil, nil, nil // fired meanwhile
-		}
-		if err := u.catchUp(ctx, m, c, now); err != nil {
-			return nil, nil, err
-		}
-		fired = true
-		return nil, nil, u.save(ctx, m, c)
-	})
-	return fired && err == nil, err
 }
 
 // fireNext fires the single earliest due deadline of a merchant at its own

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/omnicart/omnicart"
 )
@@ -24,4 +25,28 @@ func (t *txn) ClaimCart(ctx context.Context, merchantID, cartID string) (*omnica
 		return t.loadCart(ctx, cartByID, merchantID, cartID)
 	}
 	return t.loadCart(ctx, claimCartByID, merchantID, cartID)
+}
+
+// Savepoint runs fn inside a savepoint (see omnicart.Tx).
+func (t *txn) Savepoint(ctx context.Context, fn func() error) error {
+	if t.tx == nil || !t.write {
+		return fn()
+	}
+	c := context.WithoutCancel(ctx)
+	if _, err := t.tx.Exec(c, "SAVEPOINT part"); err != nil {
+		return fmt.Errorf("postgres: savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rerr := t.tx.Exec(c, "ROLLBACK TO SAVEPOINT part"); rerr != nil {
+			return fmt.Errorf("%w (rolling back to the savepoint: %v)", err, rerr)
+		}
+		if _, rerr := t.tx.Exec(c, "RELEASE SAVEPOINT part"); rerr != nil {
+			return fmt.Errorf("%w (releasing the savepoint: %v)", err, rerr)
+		}
+		return err
+	}
+	if _, err := t.tx.Exec(c, "RELEASE SAVEPOINT part"); err != nil {
+		return fmt.Errorf("postgres: release savepoint: %w", err)
+	}
+	return nil
 }

@@ -648,3 +648,27 @@ func wrap(what string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// Savepoint runs fn inside a savepoint (see omnicart.Tx). Its statements
+// run without ctx's cancellation, like every statement of a write
+// transaction.
+func (t *txn) Savepoint(ctx context.Context, fn func() error) error {
+	if t.tx == nil {
+		return fn()
+	}
+	c := context.WithoutCancel(ctx)
+	if _, err := t.exec(c, "SAVEPOINT part"); err != nil {
+		return wrap("savepoint", err)
+	}
+	if err := fn(); err != nil {
+		if _, rerr := t.exec(c, "ROLLBACK TO part"); rerr != nil {
+			return fmt.Errorf("%w (rolling back to the savepoint: %v)", err, rerr)
+		}
+		if _, rerr := t.exec(c, "RELEASE part"); rerr != nil {
+			return fmt.Errorf("%w (releasing the savepoint: %v)", err, rerr)
+		}
+		return err
+	}
+	_, err := t.exec(c, "RELEASE part")
+	return wrap("release savepoint", err)
+}
