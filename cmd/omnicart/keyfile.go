@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -19,28 +20,7 @@ import (
 func loadKeyFile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return loadKeyFile(path) // another process created it first
-		}
-		if err != nil {
-			return nil, fmt.Errorf("server key %s: %w", path, err)
-		}
-		_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
-		if err := f.Sync(); werr == nil {
-			werr = err
-		}
-		if err := f.Close(); werr == nil {
-			werr = err
-		}
-		if werr != nil {
-			return nil, fmt.Errorf("server key %s: %w", path, werr)
-		}
-		return key, nil
+		return createKeyFile(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("server key %s: %w", path, err)
@@ -48,6 +28,42 @@ func loadKeyFile(path string) ([]byte, error) {
 	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(key) != 32 {
 		return nil, fmt.Errorf("server key %s: not 64 hexadecimal digits", path)
+	}
+	return key, nil
+}
+
+// createKeyFile writes a new key to a temporary file beside path, syncs
+// it, and links it into place: a process starting at the same moment sees
+// either no file or the whole key, never an empty one, and the first link
+// wins (the loser reads the winner's key).
+func createKeyFile(path string) ([]byte, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return nil, fmt.Errorf("server key %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
+	if err := f.Chmod(0o600); werr == nil {
+		werr = err
+	}
+	if err := f.Sync(); werr == nil {
+		werr = err
+	}
+	if err := f.Close(); werr == nil {
+		werr = err
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("server key %s: %w", path, werr)
+	}
+	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
+		return loadKeyFile(path) // another process created it first
+	} else if err != nil {
+		return nil, fmt.Errorf("server key %s: %w", path, err)
 	}
 	return key, nil
 }
