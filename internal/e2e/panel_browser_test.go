@@ -93,6 +93,11 @@ func TestPanelInBrowser(t *testing.T) {
 		do(chromedp.Navigate(srv.URL+"/panel/"), chromedp.WaitVisible(chromedp.ID("email")),
 			chromedp.Clear(chromedp.ID("email")), chromedp.SendKeys(chromedp.ID("email"), email),
 			chromedp.SendKeys(chromedp.ID("password"), password+kb.Enter),
+			// The answer has arrived when the page shows an error (the
+			// sign-in form again) or the signed-in navigation; the fresh
+			// sign-in page has neither, so its own heading cannot satisfy
+			// the wait.
+			chromedp.WaitVisible(chromedp.CSS(`[role=alert], nav[aria-label="Main"]`)),
 			chromedp.WaitVisible(chromedp.CSS("h1")))
 	}
 	h1 := func() string { return text("h1") }
