@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"os"
 	"sync"
 	"time"
 )
@@ -13,20 +14,21 @@ import (
 // not wait for readers or the writer; one that could not copy everything
 // is tried again on the next round.
 type checkpointer struct {
-	db     *sql.DB
-	w      *writer
-	quit   chan struct{}
-	done   chan struct{}
-	period time.Duration
-	once   sync.Once
+	db      *sql.DB
+	walPath string
+	w       *writer
+	quit    chan struct{}
+	done    chan struct{}
+	period  time.Duration
+	once    sync.Once
 }
 
 // checkpointEvery is how often the WAL is checkpointed when commits have
 // happened since the last round.
 const checkpointEvery = 500 * time.Millisecond
 
-func startCheckpointer(db *sql.DB, w *writer) *checkpointer {
-	c := &checkpointer{db: db, w: w, quit: make(chan struct{}), done: make(chan struct{}), period: checkpointEvery}
+func startCheckpointer(db *sql.DB, walPath string, w *writer) *checkpointer {
+	c := &checkpointer{db: db, walPath: walPath, w: w, quit: make(chan struct{}), done: make(chan struct{}), period: checkpointEvery}
 	go c.loop()
 	return c
 }
@@ -45,9 +47,23 @@ func (c *checkpointer) loop() {
 		}
 		if n := c.w.commits.Load(); n != seen {
 			seen = n
-			c.checkpoint("PASSIVE")
+			c.checkpoint(c.mode())
 		}
 	}
+}
+
+// walLimit is the WAL size beyond which a checkpoint waits for the readers
+// of older snapshots and truncates the WAL (TRUNCATE): under steady load a
+// PASSIVE checkpoint never finds a moment with no reader in the WAL, and
+// the file would grow without end. Writers wait meanwhile (a few
+// milliseconds: read transactions are short).
+const walLimit = 64 << 20
+
+func (c *checkpointer) mode() string {
+	if st, err := os.Stat(c.walPath); err == nil && st.Size() > walLimit {
+		return "TRUNCATE"
+	}
+	return "PASSIVE"
 }
 
 func (c *checkpointer) checkpoint(mode string) {

@@ -160,7 +160,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	rdb.SetMaxIdleConns(o.ReadConns)
 	d.ro = rdb
 	d.rstmts = stmtCache{db: rdb, background: true}
-	d.ckpt = startCheckpointer(wdb, d.w)
+	d.ckpt = startCheckpointer(wdb, path+"-wal", d.w)
 	return d, nil
 }
 
