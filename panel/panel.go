@@ -85,6 +85,9 @@ func (h *Handler) init() {
 		m.HandleFunc("GET /panel/keys/revoke", h.auth(h.confirmRevoke))
 		m.HandleFunc("POST /panel/keys/revoke", h.auth(h.revokeKey))
 		m.HandleFunc("GET /panel/audit", h.auth(h.audit))
+		h.catalogRoutes(m)
+		h.callbackRoutes(m)
+		h.settingsRoutes(m)
 		m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			h.message(w, r, nil, http.StatusNotFound, "Page not found", "There is no such page in the Panel.")
 		})
