@@ -36,7 +36,10 @@ func (t *txn) Savepoint(ctx context.Context, fn func() error) error {
 	if _, err := t.tx.Exec(c, "SAVEPOINT part"); err != nil {
 		return fmt.Errorf("postgres: savepoint: %w", err)
 	}
+	// The ledger's pending balance changes roll back with the savepoint.
+	pending := t.deltas.snapshot()
 	if err := fn(); err != nil {
+		t.deltas.restore(pending)
 		if _, rerr := t.tx.Exec(c, "ROLLBACK TO SAVEPOINT part"); rerr != nil {
 			return fmt.Errorf("%w (rolling back to the savepoint: %v)", err, rerr)
 		}

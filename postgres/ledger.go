@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -18,12 +19,24 @@ import (
 // Post is one transaction, reads see committed state. Inside a Store
 // transaction, Tx.Ledger gives the same ledger joined to that transaction.
 //
-// A Post records the journal's id first (INSERT ... ON CONFLICT DO
-// NOTHING: a journal posted before, or being posted by a transaction still
-// running, makes it a no-op once that one commits), then locks the
-// balances it changes FOR UPDATE in (account, currency) order, so that
-// posts sharing accounts wait for each other instead of deadlocking, and
-// checks every new balance in Go (omnicart.NewBalance) before writing it.
+// Balances are changed at the end of a transaction, not when a journal is
+// posted, so that a busy account (a merchant's, a test card used by every
+// request) is locked only from that last statement to the commit:
+//
+//   - Post reads the balances the journal changes (committed values plus
+//     what this transaction posted before) without locking them, checks
+//     each new balance in Go (omnicart.NewBalance), then records the
+//     journal, its entries and its hold in one statement (a journal id
+//     recorded before, or being recorded by a transaction still running,
+//     makes it a no-op once that one commits), and keeps the balance
+//     changes in the transaction;
+//   - at commit, every balance the transaction changed is locked in one
+//     statement, in (account, currency) order, so two transactions never
+//     deadlock on balances, and updated; the CHECK of ledger_accounts
+//     refuses a balance that went negative because a concurrent
+//     transaction spent the same funds after the check, and the whole
+//     transaction then runs again (errBalanceRace), when its check sees
+//     the funds gone and refuses the journal.
 type Ledger struct {
 	db *DB
 }
@@ -38,16 +51,20 @@ func NewLedger(db *DB) *Ledger { return &Ledger{db: db} }
 // wrap omnicart.ErrInvalidJournal (malformed journal, balance overflow),
 // omnicart.ErrInsufficientFunds (an account that may not go negative
 // would), or the server's error; nothing is applied then. A post the
-// server aborts for a deadlock is run again (see Store.Tx).
+// server aborts for a deadlock, or that lost a race for the same funds, is
+// run again (see Store.Tx).
 func (l *Ledger) Post(ctx context.Context, j omnicart.Journal) (posted bool, err error) {
 	if err := j.Validate(); err != nil {
 		return false, err
 	}
 	err = retry(ctx, func() error {
 		return pgx.BeginTxFunc(ctx, l.db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+			var d deltas
 			var err error
-			posted, err = postJournal(ctx, tx, j)
-			return err
+			if posted, err = postJournal(ctx, tx, &d, j); err != nil {
+				return err
+			}
+			return d.apply(ctx, tx)
 		})
 	})
 	if err != nil {
@@ -81,6 +98,85 @@ func (l *Ledger) Balances(ctx context.Context) ([]omnicart.Balance, error) {
 	return readBalances(ctx, l.db.pool)
 }
 
+// balanceKey names one balance.
+type balanceKey struct{ account, currency string }
+
+// compare orders balances by account, then currency: the order in which
+// rows are created and locked.
+func (a balanceKey) compare(b balanceKey) int {
+	return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.currency, b.currency))
+}
+
+// deltas are the balance changes a transaction posted and has not applied
+// yet (see Ledger).
+type deltas struct {
+	m map[balanceKey]int64
+}
+
+// of returns the pending change of k.
+func (d *deltas) of(k balanceKey) int64 { return d.m[k] }
+
+// add records the net entries of a posted journal.
+func (d *deltas) add(net []omnicart.Entry) {
+	if d.m == nil {
+		d.m = make(map[balanceKey]int64, len(net))
+	}
+	for _, e := range net {
+		// The sum was checked by postJournal (NewBalance on the balance
+		// with it), so it cannot overflow here.
+		d.m[balanceKey{e.Account, e.Currency}] += e.Amount
+	}
+}
+
+// snapshot returns a copy to restore when a savepoint rolls back.
+func (d *deltas) snapshot() map[balanceKey]int64 { return maps.Clone(d.m) }
+
+// restore puts back what snapshot returned.
+func (d *deltas) restore(m map[balanceKey]int64) { d.m = m }
+
+// errBalanceRace is returned at commit when a balance would go negative:
+// another transaction spent the funds this one checked. Store.Tx runs the
+// transaction again.
+var errBalanceRace = errors.New("ledger: funds spent by a concurrent transaction")
+
+// apply locks the changed balances in (account, currency) order and
+// updates them, in one round trip, then forgets them.
+func (d *deltas) apply(ctx context.Context, q querier) error {
+	keys := make([]balanceKey, 0, len(d.m))
+	for k, v := range d.m {
+		if v != 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		d.m = nil
+		return nil
+	}
+	slices.SortFunc(keys, balanceKey.compare)
+	accounts, currencies, amounts := make([]string, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
+	for i, k := range keys {
+		accounts[i], currencies[i], amounts[i] = k.account, k.currency, d.m[k]
+	}
+	b := &pgx.Batch{}
+	// FOR NO KEY UPDATE: the row lock an UPDATE of a non-key column takes,
+	// which does not wait for the key-share locks that other transactions'
+	// entries (their foreign keys) hold on the same accounts.
+	b.Queue(`SELECT 1 FROM ledger_accounts
+		WHERE (account, currency) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+		ORDER BY account, currency FOR NO KEY UPDATE`, accounts, currencies)
+	b.Queue(`UPDATE ledger_accounts a SET balance = a.balance + v.delta
+		FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(account, currency, delta)
+		WHERE a.account = v.account AND a.currency = v.currency`, accounts, currencies, amounts)
+	if err := execBatch(ctx, q, b); err != nil {
+		if hasCode(err, "23514") {
+			return fmt.Errorf("%w: %w", errBalanceRace, err)
+		}
+		return fmt.Errorf("ledger: balances: %w", err)
+	}
+	d.m = nil
+	return nil
+}
+
 // txLedger is the ledger inside a Store transaction: what it posts commits
 // or rolls back with that transaction.
 type txLedger struct{ t *txn }
@@ -88,9 +184,9 @@ type txLedger struct{ t *txn }
 // Ledger returns the sandbox ledger joined to the transaction.
 func (t *txn) Ledger() omnicart.Ledger { return txLedger{t} }
 
-// Post applies j in the transaction, inside a savepoint: a refused or
-// failed journal leaves nothing behind while the transaction goes on. It
-// returns an error in a View or a Read.
+// Post applies j in the transaction (its balances change at commit, see
+// Ledger). A refused journal writes nothing and the transaction goes on.
+// It returns an error in a View or a Read.
 func (l txLedger) Post(ctx context.Context, j omnicart.Journal) (bool, error) {
 	if err := l.t.writable("ledger: post"); err != nil {
 		return false, err
@@ -98,22 +194,7 @@ func (l txLedger) Post(ctx context.Context, j omnicart.Journal) (bool, error) {
 	if err := j.Validate(); err != nil {
 		return false, err
 	}
-	// pgx runs a nested Begin as a savepoint.
-	sp, err := l.t.tx.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("ledger: post %s: %w", j.ID, err)
-	}
-	posted, err := postJournal(ctx, sp, j)
-	if err != nil {
-		if rerr := sp.Rollback(context.WithoutCancel(ctx)); rerr != nil {
-			return false, fmt.Errorf("ledger: post %s: %w (rolling back: %v)", j.ID, err, rerr)
-		}
-		return false, err
-	}
-	if err := sp.Commit(ctx); err != nil {
-		return false, fmt.Errorf("ledger: post %s: %w", j.ID, err)
-	}
-	return posted, nil
+	return postJournal(ctx, l.t.q, &l.t.deltas, j)
 }
 
 func (l txLedger) Journal(ctx context.Context, id string) (omnicart.Journal, error) {
@@ -125,141 +206,187 @@ func (l txLedger) Hold(ctx context.Context, ref string) (omnicart.Hold, error) {
 }
 
 func (l txLedger) Balance(ctx context.Context, account, currency string) (int64, error) {
-	return readBalance(ctx, l.t.q, account, currency)
+	b, err := readBalance(ctx, l.t.q, account, currency)
+	if err != nil {
+		return 0, err
+	}
+	return b + l.t.deltas.of(balanceKey{account, currency}), nil
 }
 
 func (l txLedger) Balances(ctx context.Context) ([]omnicart.Balance, error) {
-	return readBalances(ctx, l.t.q)
+	out, err := readBalances(ctx, l.t.q)
+	if err != nil {
+		return nil, err
+	}
+	for i, b := range out {
+		out[i].Amount += l.t.deltas.of(balanceKey{b.Account, b.Currency})
+	}
+	return out, nil
 }
 
-// postJournal applies the valid journal j in q's transaction unless its id
-// is recorded. On an error the caller rolls the transaction (or its
-// savepoint) back: the journal row may already be written.
-func postJournal(ctx context.Context, q querier, j omnicart.Journal) (bool, error) {
+// postJournal records the valid journal j in q's transaction unless its
+// id is recorded, and adds its balance changes to d (see Ledger). A
+// journal with entries takes two round trips: the check (is the id
+// recorded? the balances it changes), then the writes.
+func postJournal(ctx context.Context, q querier, d *deltas, j omnicart.Journal) (bool, error) {
+	var net []omnicart.Entry
+	var current map[balanceKey]int64
+	if len(j.Entries) > 0 {
+		var recorded bool
+		var err error
+		recorded, current, err = readForPost(ctx, q, j)
+		if err != nil {
+			return false, err
+		}
+		if recorded {
+			return false, nil
+		}
+		net = j.Net()
+		for _, e := range net {
+			k := balanceKey{e.Account, e.Currency}
+			// current and the pending change are both in range; their sum
+			// is checked like the new balance.
+			base, ok := omnicart.AddAmounts(current[k], d.of(k))
+			if !ok {
+				return false, fmt.Errorf("ledger: post %s: balance of %s in %s overflows: %w", j.ID, e.Account, e.Currency, omnicart.ErrInvalidJournal)
+			}
+			if _, err := omnicart.NewBalance(e.Account, e.Currency, base, e.Amount); err != nil {
+				return false, fmt.Errorf("ledger: post %s: %w", j.ID, err)
+			}
+		}
+	}
 	var refusal *string
 	if j.Refusal != "" {
 		refusal = &j.Refusal
 	}
+	n := len(j.Entries)
+	lines, accounts, currencies, amounts := make([]int32, n), make([]string, n), make([]string, n), make([]int64, n)
+	for i, e := range j.Entries {
+		lines[i], accounts[i], currencies[i], amounts[i] = int32(i), e.Account, e.Currency, e.Amount
+	}
+	var hold struct {
+		ref, card, currency, brand, last4, fp *string
+		amount                                *int64
+	}
+	if h := j.Hold; h != nil {
+		hold.ref, hold.card, hold.currency, hold.amount = &h.Ref, &h.CardAccount, &h.Currency, &h.Amount
+		hold.brand, hold.last4, hold.fp = &h.Card.Brand, &h.Card.Last4, &h.Card.Fingerprint
+	}
+	b := &pgx.Batch{}
+	if missing := missingAccounts(j.Entries, current); len(missing.accounts) > 0 {
+		// Every account an entry names gets its row (the entries' foreign
+		// key), in a fixed order. Only missing ones: inserting a row that
+		// exists would wait for every transaction that changed its balance
+		// and has not committed yet (the unique index check does).
+		b.Queue(`INSERT INTO ledger_accounts(account, currency, balance, may_go_negative)
+			SELECT a.account, a.currency, 0, a.negative FROM unnest($1::text[], $2::text[], $3::boolean[]) AS a(account, currency, negative)
+			ORDER BY a.account, a.currency
+			ON CONFLICT (account, currency) DO NOTHING`, missing.accounts, missing.currencies, missing.negative)
+	}
+	// The journal, its entries and its hold in one statement: the entries
+	// and the hold are written only when the journal row is (a recorded id
+	// returns no row). Foreign keys are checked at the statement's end.
+	b.Queue(`WITH j AS (
+			INSERT INTO ledger_journals(id, kind, refusal) VALUES ($1, $2, $3)
+			ON CONFLICT (id) DO NOTHING RETURNING seq
+		), e AS (
+			INSERT INTO ledger_entries(journal_seq, line, account, currency, amount)
+			SELECT j.seq, e.* FROM j, unnest($4::integer[], $5::text[], $6::text[], $7::bigint[]) AS e
+		), h AS (
+			INSERT INTO sandbox_authorizations(ref, card_account, currency, amount, brand, last4, fingerprint)
+			SELECT $8, $9, $10, $11, $12, $13, $14 FROM j WHERE $8::text IS NOT NULL
+		)
+		SELECT seq FROM j`,
+		j.ID, j.Kind, refusal, lines, accounts, currencies, amounts,
+		hold.ref, hold.card, hold.currency, hold.amount, hold.brand, hold.last4, hold.fp)
+	br := q.SendBatch(ctx, b)
+	defer br.Close()
+	if b.Len() > 1 {
+		if _, err := br.Exec(); err != nil {
+			return false, fmt.Errorf("ledger: accounts of %s: %w", j.ID, err)
+		}
+	}
 	var seq int64
-	err := q.QueryRow(ctx, `INSERT INTO ledger_journals(id, kind, refusal) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING RETURNING seq`,
-		j.ID, j.Kind, refusal).Scan(&seq)
+	err := br.QueryRow().Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil // recorded before
+		return false, br.Close() // recorded meanwhile
 	}
 	if err != nil {
 		return false, fmt.Errorf("ledger: record %s: %w", j.ID, err)
 	}
-	next, err := lockBalances(ctx, q, j)
-	if err != nil {
-		return false, err
+	if err := br.Close(); err != nil {
+		return false, fmt.Errorf("ledger: record %s: %w", j.ID, err)
 	}
-	b := &pgx.Batch{}
-	if len(next.accounts) > 0 {
-		b.Queue(`UPDATE ledger_accounts a SET balance = v.balance
-			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(account, currency, balance)
-			WHERE a.account = v.account AND a.currency = v.currency`, next.accounts, next.currencies, next.balances)
-	}
-	if n := len(j.Entries); n > 0 {
-		lines, accounts, currencies, amounts := make([]int32, n), make([]string, n), make([]string, n), make([]int64, n)
-		for i, e := range j.Entries {
-			lines[i], accounts[i], currencies[i], amounts[i] = int32(i), e.Account, e.Currency, e.Amount
-		}
-		b.Queue(`INSERT INTO ledger_entries(journal_seq, line, account, currency, amount)
-			SELECT $1, e.* FROM unnest($2::integer[], $3::text[], $4::text[], $5::bigint[]) AS e`, seq, lines, accounts, currencies, amounts)
-	}
-	if h := j.Hold; h != nil {
-		b.Queue(`INSERT INTO sandbox_authorizations(ref, card_account, currency, amount, brand, last4, fingerprint)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			h.Ref, h.CardAccount, h.Currency, h.Amount, h.Card.Brand, h.Card.Last4, h.Card.Fingerprint)
-	}
-	if b.Len() > 0 {
-		if err := execBatch(ctx, q, b); err != nil {
-			return false, fmt.Errorf("ledger: record %s: %w", j.ID, err)
-		}
-	}
+	d.add(net)
 	return true, nil
 }
 
-// balances are new balances, as the columns of their rows.
-type balances struct {
+// newAccounts are the columns of ledger_accounts rows to create.
+type newAccounts struct {
 	accounts, currencies []string
-	balances             []int64
+	negative             []bool
 }
 
-// lockBalances makes sure every account j names has a row, locks the rows
-// of the accounts whose balance j changes FOR UPDATE, in (account,
-// currency) order, and returns their new balances after checking each
-// (omnicart.NewBalance). One round trip.
-func lockBalances(ctx context.Context, q querier, j omnicart.Journal) (balances, error) {
-	net := j.Net()
-	if len(j.Entries) == 0 {
-		return balances{}, nil
-	}
-	// Every account an entry names, even one whose entries cancel out, so
-	// that each entry's account exists; created in a fixed order too.
-	type key struct{ account, currency string }
-	seen := map[key]bool{}
-	var all []key
-	for _, e := range j.Entries {
-		if k := (key{e.Account, e.Currency}); !seen[k] {
-			seen[k] = true
-			all = append(all, k)
+// missingAccounts returns the accounts entries name that have no row (are
+// not in existing), each once, sorted.
+func missingAccounts(entries []omnicart.Entry, existing map[balanceKey]int64) newAccounts {
+	var keys []balanceKey
+	for _, e := range entries {
+		k := balanceKey{e.Account, e.Currency}
+		if _, ok := existing[k]; !ok && !slices.Contains(keys, k) {
+			keys = append(keys, k)
 		}
 	}
-	slices.SortFunc(all, func(a, b key) int {
-		return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.currency, b.currency))
-	})
-	accounts, currencies, negative := make([]string, len(all)), make([]string, len(all)), make([]bool, len(all))
-	for i, k := range all {
-		accounts[i], currencies[i], negative[i] = k.account, k.currency, omnicart.MayGoNegative(k.account)
+	slices.SortFunc(keys, balanceKey.compare)
+	var out newAccounts
+	for _, k := range keys {
+		out.accounts = append(out.accounts, k.account)
+		out.currencies = append(out.currencies, k.currency)
+		out.negative = append(out.negative, omnicart.MayGoNegative(k.account))
 	}
-	netAccounts, netCurrencies := make([]string, len(net)), make([]string, len(net))
-	for i, e := range net {
-		netAccounts[i], netCurrencies[i] = e.Account, e.Currency
+	return out
+}
+
+// readForPost reports whether a journal with j's id is recorded and reads
+// the committed balances of the accounts j names (0 for an account without
+// a row), in one round trip, without locking.
+func readForPost(ctx context.Context, q querier, j omnicart.Journal) (bool, map[balanceKey]int64, error) {
+	accounts, currencies := make([]string, len(j.Entries)), make([]string, len(j.Entries))
+	for i, e := range j.Entries {
+		accounts[i], currencies[i] = e.Account, e.Currency
 	}
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO ledger_accounts(account, currency, balance, may_go_negative)
-		SELECT a.account, a.currency, 0, a.negative FROM unnest($1::text[], $2::text[], $3::boolean[]) AS a(account, currency, negative)
-		ORDER BY a.account, a.currency
-		ON CONFLICT (account, currency) DO NOTHING`, accounts, currencies, negative)
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM ledger_journals WHERE id = $1)`, j.ID)
 	b.Queue(`SELECT account, currency, balance FROM ledger_accounts
-		WHERE (account, currency) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-		ORDER BY account, currency FOR UPDATE`, netAccounts, netCurrencies)
+		WHERE (account, currency) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, accounts, currencies)
 	br := q.SendBatch(ctx, b)
 	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return balances{}, fmt.Errorf("ledger: accounts of %s: %w", j.ID, err)
+	var recorded bool
+	if err := br.QueryRow().Scan(&recorded); err != nil {
+		return false, nil, fmt.Errorf("ledger: journal %s: %w", j.ID, err)
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return balances{}, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
+		return false, nil, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
 	}
-	current := make(map[key]int64, len(net))
+	current := make(map[balanceKey]int64, len(j.Entries))
 	for rows.Next() {
-		var k key
+		var k balanceKey
 		var v int64
 		if err := rows.Scan(&k.account, &k.currency, &v); err != nil {
 			rows.Close()
-			return balances{}, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
+			return false, nil, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
 		}
 		current[k] = v
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return balances{}, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
+		return false, nil, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
 	}
 	if err := br.Close(); err != nil {
-		return balances{}, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
+		return false, nil, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
 	}
-	next := balances{netAccounts, netCurrencies, make([]int64, len(net))}
-	for i, e := range net {
-		v, err := omnicart.NewBalance(e.Account, e.Currency, current[key{e.Account, e.Currency}], e.Amount)
-		if err != nil {
-			return balances{}, fmt.Errorf("ledger: post %s: %w", j.ID, err)
-		}
-		next.balances[i] = v
-	}
-	return next, nil
+	return recorded, current, nil
 }
 
 // execBatch runs the statements of b, which return no rows.

@@ -74,7 +74,7 @@ func (s *Store) Tx(ctx context.Context, fn func(omnicart.Tx) error) error {
 func retry(ctx context.Context, attempt func() error) error {
 	for n := 1; ; n++ {
 		err := attempt()
-		if err == nil || n == maxAttempts || !hasCode(err, "40P01", "40001") {
+		if err == nil || n == maxAttempts || !(hasCode(err, "40P01", "40001") || errors.Is(err, errBalanceRace)) {
 			return err
 		}
 		t := time.NewTimer(time.Duration(n) * (10*time.Millisecond + rand.N(40*time.Millisecond)))
@@ -93,7 +93,12 @@ func (s *Store) tx(ctx context.Context, fn func(omnicart.Tx) error) error {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
 	defer ptx.Rollback(context.WithoutCancel(ctx)) // after a commit, nothing
-	if err := fn(&txn{q: ptx, tx: ptx, db: s.DB, write: true}); err != nil {
+	t := &txn{q: ptx, tx: ptx, db: s.DB, write: true}
+	if err := fn(t); err != nil {
+		return err
+	}
+	// The sandbox ledger's balances, locked last (see Ledger).
+	if err := t.deltas.apply(ctx, ptx); err != nil {
 		return err
 	}
 	if err := ptx.Commit(context.WithoutCancel(ctx)); err != nil {
@@ -141,6 +146,8 @@ type txn struct {
 	carts map[omnicart.CartKey]*cartRow
 	// timerLocks are the (merchant, customer) advisory locks taken.
 	timerLocks map[[2]string]bool
+	// deltas are the ledger balance changes applied at commit.
+	deltas deltas
 }
 
 type cartRow struct {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/sandbox"
@@ -184,4 +186,71 @@ func testLedgerInTx(t *testing.T, s omnicart.Store) {
 		}
 		return err
 	})
+}
+
+// testLedgerRace has two transactions spend most of one balance at once:
+// each posts its debit (the funds are there when it checks), then waits for
+// the other to have posted too before it commits. Exactly one debit may
+// stand; the other transaction must end with ErrInsufficientFunds (an
+// engine that checks balances early and applies them at commit runs that
+// transaction again), and the balance never goes negative. An engine with
+// one writer runs the two one after the other: the wait then times out.
+func testLedgerRace(t *testing.T, s omnicart.Store) {
+	ctx := context.Background()
+	fund := sandbox.FundingAccount("EUR")
+	tx(t, s, func(tx omnicart.Tx) error {
+		_, err := tx.Ledger().Post(ctx, transfer("fund", fund, "card:a", 1000))
+		return err
+	})
+	var posted sync.WaitGroup
+	posted.Add(2)
+	results := make(chan error, 2)
+	for _, id := range []string{"spend-1", "spend-2"} {
+		go func() {
+			first := true
+			var postErr error
+			err := s.Tx(ctx, func(tx omnicart.Tx) error {
+				_, postErr = tx.Ledger().Post(ctx, transfer(id, "card:a", "merchant:m", 600))
+				if first {
+					first = false
+					posted.Done()
+					waitOrTimeout(&posted, time.Second)
+				}
+				return nil
+			})
+			results <- errors.Join(err, postErr)
+		}()
+	}
+	var spent, refused int
+	for range 2 {
+		switch err := <-results; {
+		case err == nil:
+			spent++
+		case errors.Is(err, omnicart.ErrInsufficientFunds):
+			refused++
+		default:
+			t.Errorf("concurrent spend: %v", err)
+		}
+	}
+	if spent != 1 || refused != 1 {
+		t.Errorf("%d spends stood and %d were refused, want 1 and 1", spent, refused)
+	}
+	view(t, s, func(tx omnicart.Tx) error {
+		for account, want := range map[string]int64{"card:a": 400, "merchant:m": 600} {
+			if b, err := tx.Ledger().Balance(ctx, account, "EUR"); b != want || err != nil {
+				t.Errorf("balance of %s = %d, %v; want %d", account, b, err, want)
+			}
+		}
+		return nil
+	})
+}
+
+// waitOrTimeout waits for wg, at most d.
+func waitOrTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }

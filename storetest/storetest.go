@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(tb testing.TB) Engine) {
 		{"NotificationQueue", testNotificationQueue},
 		{"NotificationClaimsRace", testNotificationClaimsRace},
 		{"LedgerInTx", onStore(testLedgerInTx)},
+		{"LedgerRace", onStore(testLedgerRace)},
 		{"Rollback", testRollback},
 		{"ViewAndRead", testViewAndRead},
 		{"ConcurrentWriters", onStore(testConcurrent)},
