@@ -39,6 +39,9 @@ type Tx interface {
 	Merchant(ctx context.Context, id string) (*Merchant, error)
 	// Merchants lists every merchant.
 	Merchants(ctx context.Context) ([]*Merchant, error)
+	// UpdateMerchant saves a merchant's name and document (its settings);
+	// its test clock is kept. It returns ErrNotFound when there is none.
+	UpdateMerchant(ctx context.Context, m *Merchant) error
 
 	// CreateAPIKey stores a key (its hash only).
 	CreateAPIKey(ctx context.Context, k *APIKey) error
@@ -55,6 +58,11 @@ type Tx interface {
 	PutCatalogItems(ctx context.Context, merchantID string, items []CatalogItem) error
 	// CatalogItems returns the catalog entries among ids, in any order.
 	CatalogItems(ctx context.Context, merchantID string, ids []string) ([]CatalogItem, error)
+	// ListCatalogItems lists a merchant's whole catalog, by itemId.
+	ListCatalogItems(ctx context.Context, merchantID string) ([]CatalogItem, error)
+	// RemoveCatalogItem deletes an item from a merchant's catalog (carts
+	// that hold the item keep it), or returns ErrNotFound.
+	RemoveCatalogItem(ctx context.Context, merchantID, itemID string) error
 
 	// CartExists reports whether the merchant has a cart with this id.
 	CartExists(ctx context.Context, merchantID, cartID string) (bool, error)

@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(tb testing.TB) Engine) {
 		{"Merchants", onStore(testMerchants)},
 		{"APIKeys", onStore(testAPIKeys)},
 		{"Catalog", onStore(testCatalog)},
+		{"CatalogAdmin", onStore(testCatalogAdmin)},
+		{"MerchantUpdate", onStore(testMerchantUpdate)},
 		{"Carts", onStore(testCarts)},
 		{"CartDocuments", onStore(testCartDocuments)},
 		{"ActiveTimers", onStore(testActiveTimers)},
