@@ -10,11 +10,15 @@ package panel
 //	res := tp.get("/panel/catalog")           // follows redirects
 //	res = tp.post("/panel/catalog", url.Values{"itemId": {"x"}}) // with csrf
 //	viewer := tp.as(omnicart.RoleViewer)      // another user, same merchant
+//	tp.wantStatus(res, 200); tp.wantBody(res, "text"); tp.lastAudit()
 
 import (
+	"bytes"
 	"context"
+	"html"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -168,22 +172,50 @@ func (tp *testPanel) postNoCSRF(path string, form url.Values) testResponse {
 	return tp.send(http.MethodPost, path, form)
 }
 
+// postMultipart submits a multipart/form-data form (as forms with a file
+// field are sent) with the user's CSRF token; file, when not empty, is the
+// content of the file field "file".
+func (tp *testPanel) postMultipart(path string, fields map[string]string, file string) testResponse {
+	tp.t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	_ = mw.WriteField("csrf", tp.csrf)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	if file != "" {
+		fw, err := mw.CreateFormFile("file", "upload.csv")
+		if err != nil {
+			tp.t.Fatal(err)
+		}
+		_, _ = fw.Write([]byte(file))
+	}
+	if err := mw.Close(); err != nil {
+		tp.t.Fatal(err)
+	}
+	return tp.do(http.MethodPost, path, &b, mw.FormDataContentType())
+}
+
 func (tp *testPanel) send(method, path string, form url.Values) testResponse {
+	tp.t.Helper()
+	if form == nil {
+		return tp.do(method, path, nil, "")
+	}
+	return tp.do(method, path, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+}
+
+func (tp *testPanel) do(method, path string, body io.Reader, contentType string) testResponse {
 	tp.t.Helper()
 	target := path
 	if strings.HasPrefix(path, "/") {
 		target = tp.srv.URL + path
 	}
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
 	req, err := http.NewRequest(method, target, body)
 	if err != nil {
 		tp.t.Fatal(err)
 	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	res, err := tp.client.Do(req)
 	if err != nil {
@@ -207,6 +239,17 @@ func (tp *testPanel) token(res testResponse) string {
 		tp.t.Fatalf("no csrf field on %s (%d):\n%s", res.url, res.status, res.body)
 	}
 	return m[1]
+}
+
+// formValue reads the value of a form field (input name="NAME" value="…")
+// from a page, HTML-unescaped.
+func formValue(t *testing.T, body, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`name="` + regexp.QuoteMeta(name) + `" value="([^"]*)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no field %s on the page:\n%s", name, body)
+	}
+	return html.UnescapeString(m[1])
 }
 
 // initCart creates a cart of the merchant through the service (EUR; one
@@ -250,6 +293,16 @@ func (tp *testPanel) audit() []omnicart.AuditEntry {
 		tp.t.Fatal(err)
 	}
 	return es
+}
+
+// lastAudit returns the merchant's newest audit entry.
+func (tp *testPanel) lastAudit() omnicart.AuditEntry {
+	tp.t.Helper()
+	es := tp.audit()
+	if len(es) == 0 {
+		tp.t.Fatal("the audit log is empty")
+	}
+	return es[0]
 }
 
 // wantStatus fails the test unless res has the status.
