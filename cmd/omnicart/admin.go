@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/omnicart/omnicart"
@@ -17,6 +16,10 @@ import (
 
 func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	cmd := noun + " " + verb
+	switch cmd {
+	case "merchant list", "merchant update", "key list", "items list", "items remove":
+		return runOperator(ctx, cmd, args, stdout, stderr, getenv)
+	}
 	fs, dbURL := newFlags(cmd, stderr, getenv)
 	var merchant *string
 	if noun != "merchant" {
@@ -27,6 +30,7 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 	var deny, window *string
 	var cartExpiry, lead *int64
 	var maxDeclines *int
+	var newPriv omnicart.Privileges
 	switch cmd {
 	case "merchant create":
 		name = fs.String("name", "", "merchant name (required)")
@@ -36,9 +40,9 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 		asJSON = fs.Bool("json", false, "print {\"merchantId\",\"apiKey\"} as JSON")
 		deny = fs.String("deny", "", "privileges to withhold, comma-separated: timers,amount-settings,one-step,auto-complete,cart-expiry")
 		window = fs.String("capture-window", "600-604800", "permitted capture window range in seconds, MIN-MAX")
-		cartExpiry = fs.Int64("cart-expiry", omnicart.DefaultCartExpirySecs, "default cart expiry in seconds")
-		maxDeclines = fs.Int("max-declines", omnicart.DefaultMaxDeclines, "declines after which a cart's items are rejected")
-		lead = fs.Int64("auto-action-lead", omnicart.DefaultAutoActionLeadSecs, "seconds before a capture window's auto action that payment.auto_action_pending is sent")
+		cartExpiry = fs.Int64("cart-expiry", omnicart.DefaultCartExpirySecs, fmt.Sprintf("default cart expiry in seconds (%d to %d)", minCartExpirySecs, maxCartExpirySecs))
+		maxDeclines = fs.Int("max-declines", omnicart.DefaultMaxDeclines, fmt.Sprintf("declines after which a cart's items are rejected (1 to %d)", maxMaxDeclines))
+		lead = fs.Int64("auto-action-lead", omnicart.DefaultAutoActionLeadSecs, "seconds before a capture window's auto action that payment.auto_action_pending is sent (≥ 1)")
 	case "key create":
 		methods = fs.String("methods", "", "comma-separated methods the key may call (default: all)")
 	case "key revoke", "items add":
@@ -66,6 +70,20 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 		}
 		if m := omnicart.Mode(*mode); m != omnicart.ModeTest && m != omnicart.ModeLive {
 			return usageError{fmt.Sprintf("--mode %q: want test or live", *mode)}
+		}
+		// The settings obey the rules merchant update checks too, before
+		// anything is created.
+		priv := omnicart.DefaultPrivileges()
+		if *allPriv {
+			priv = omnicart.AllPrivileges()
+		}
+		if err := applyPrivilegeFlags(&priv, *deny, *window); err != nil {
+			return err
+		}
+		newPriv = priv
+		if err := validateMerchant(&omnicart.Merchant{Name: *name, Privileges: priv, CartExpirySecs: *cartExpiry,
+			MaxDeclines: *maxDeclines, AutoActionLeadSecs: *lead}); err != nil {
+			return err
 		}
 	case "key create", "items import":
 		if len(pos) != 0 {
@@ -101,16 +119,7 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 
 	switch noun + " " + verb {
 	case "merchant create":
-		priv := omnicart.DefaultPrivileges()
-		if *allPriv {
-			priv = omnicart.AllPrivileges()
-		}
-		if err := applyPrivilegeFlags(&priv, *deny, *window); err != nil {
-			return err
-		}
-		if *cartExpiry < 60 || *maxDeclines < 1 || *lead < 0 {
-			return usageError{"--cart-expiry must be ≥ 60, --max-declines ≥ 1, --auto-action-lead ≥ 0"}
-		}
+		priv := newPriv
 		var cat []omnicart.CatalogItem
 		for _, id := range splitList(*items) {
 			cat = append(cat, omnicart.CatalogItem{ItemID: id, DisplayName: id})
@@ -225,11 +234,9 @@ func applyPrivilegeFlags(p *omnicart.Privileges, deny, window string) error {
 			return usageError{fmt.Sprintf("--deny: unknown privilege %q", d)}
 		}
 	}
-	lo, hi, ok := strings.Cut(window, "-")
-	minS, err1 := strconv.ParseInt(strings.TrimSpace(lo), 10, 64)
-	maxS, err2 := strconv.ParseInt(strings.TrimSpace(hi), 10, 64)
-	if !ok || err1 != nil || err2 != nil || minS < 0 || maxS < minS {
-		return usageError{fmt.Sprintf("--capture-window %q: want MIN-MAX seconds", window)}
+	minS, maxS, err := parseWindow(window)
+	if err != nil {
+		return err
 	}
 	p.CaptureMinSecs, p.CaptureMaxSecs = minS, maxS
 	return nil

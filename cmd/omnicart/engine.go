@@ -91,7 +91,7 @@ func databaseExists(url string) (bool, error) {
 // path). With openExisting a database that does not exist is an error
 // that says where it was looked for and how to name the right one.
 func openEngine(ctx context.Context, url string, mode openMode) (*engine, error) {
-	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+	if isPostgresURL(url) {
 		return openPostgres(ctx, url)
 	}
 	path, err := sqlitePath(url)
@@ -127,6 +127,11 @@ func openEngine(ctx context.Context, url string, mode openMode) (*engine, error)
 		keyPath:   path + ".key",
 		close:     db.Close,
 	}, nil
+}
+
+// isPostgresURL reports whether url names a PostgreSQL database.
+func isPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
 }
 
 // openPostgres opens a PostgreSQL database (postgres://user@host:port/db?...)

@@ -44,10 +44,15 @@ var errHelp = errors.New("help printed")
 const usage = `usage:
   omnicart serve [--listen ADDR] [--database URL] [--public-url URL] [--demo] [--allow-private-callbacks] ...
   omnicart merchant create --name NAME [--items a,b] [--mode test|live] [--all-privileges] [--json] ...
+  omnicart merchant list [--json]
+  omnicart merchant update --merchant ID [--name NAME] [--privileges LIST] [--capture-window MIN-MAX] ... [--json]
   omnicart key create --merchant ID [--methods init,status,capture,cancel,modify,refund]
+  omnicart key list --merchant ID [--json]
   omnicart key revoke --merchant ID KEYPREFIX
   omnicart items add --merchant ID a,b,c
   omnicart items import --merchant ID --csv FILE
+  omnicart items list --merchant ID [--json]
+  omnicart items remove --merchant ID --item ID [--force] [--json]
   omnicart user create|list|remove --merchant ID ... [--json]
   omnicart callbacks add|list|remove|rotate|enable|disable|deliveries|events|resend --merchant ID ...
   omnicart migrate [--database URL]
@@ -65,27 +70,44 @@ var commandHelp = map[string][2]string{
 		"Creates the database when it does not exist, and brings its schema up to date (every command does that too; migrate is the one that may create)."},
 	"merchant create": {"omnicart merchant create --name NAME [flags]",
 		"Creates a merchant with its items catalog and a first API key (printed once). Test mode uses the sandbox issuer; this server has no live payment provider yet, so live merchants cannot take payments."},
+	"merchant list": {"omnicart merchant list [--json]",
+		"Lists every merchant with its mode, settings (capture window range, cart expiry, max declines, auto-action lead), privileges and creation time."},
+	"merchant update": {"omnicart merchant update --merchant ID [--name NAME] [--privileges LIST|all|none] [--grant LIST] [--deny LIST] " +
+		"[--capture-window MIN-MAX | --capture-window-min N --capture-window-max N] [--cart-expiry N] [--max-declines N] [--lead-time N] [--json]",
+		"Changes a merchant's name, privileges and settings, checked with the rules of merchant create; give at least one. " +
+			"Privileges: " + strings.Join(privilegeNames, ", ") + " (--privileges sets the whole list; --grant and --deny change some). " +
+			"Servers running on the database use the new settings from their next request; carts already open keep the expiry and capture windows they were opened with. " +
+			"Prints what changed (with --json, the merchant as merchant list shows it)."},
 	"key create": {"omnicart key create --merchant ID [--methods init,status,capture,cancel,modify,refund]",
 		"Adds an API key to a merchant (printed once), optionally limited to some methods."},
 	"key revoke": {"omnicart key revoke --merchant ID KEYPREFIX",
 		"Revokes the merchant's key that starts with KEYPREFIX (its first 16 characters, or any unambiguous prefix)."},
+	"key list": {"omnicart key list --merchant ID [--json]",
+		"Lists the merchant's API keys: prefix (the first 16 characters, what key revoke takes), status, allowed methods, creation and revocation. Keys themselves are never stored."},
 	"items add": {"omnicart items add --merchant ID a,b,c",
 		"Adds itemIds to a merchant's catalog (their display name is the itemId)."},
 	"items import": {"omnicart items import --merchant ID --csv FILE",
 		"Adds or renames catalog items from a CSV file with columns itemId,displayName (a header row is skipped)."},
+	"items list": {"omnicart items list --merchant ID [--json]",
+		"Lists the merchant's items catalog (itemId and display name), by itemId."},
+	"items remove": {"omnicart items remove --merchant ID --item ID [--force] [--json]",
+		"Removes an item from the merchant's catalog: a new /init naming it is refused (124103), as for any itemId not in the catalog. " +
+			"Carts that already hold it keep it (amounts, statuses, timers, capture windows) and every action on them works. " +
+			"While a cart awaiting payment holds the item the removal is refused, since that cart's payment page shows the item's display name; " +
+			"--force removes it anyway (that page then shows the itemId). The item can be added again with items add."},
 	"user create": {"omnicart user create --merchant ID --email E --role owner|operator|viewer [--password-stdin] [--json]",
 		"Adds a Merchant Panel user to a merchant. Without --password-stdin a random password is made and printed once; with it, the password (12 to 72 bytes) is the first line of standard input."},
 	"user list":   {"omnicart user list [--merchant ID] [--json]", "Lists the Merchant Panel users (of one merchant, or of all)."},
-	"user remove": {"omnicart user remove --merchant ID USERID|EMAIL [--json]", "Removes a Merchant Panel user and ends its sessions."},
+	"user remove": {"omnicart user remove --merchant ID --email E|USERID [--json]", "Removes a Merchant Panel user of the merchant (by --email, or by its USERID or email as the argument) and ends its sessions."},
 	"version": {"omnicart version",
 		"Prints the version of this binary (from its build information; \"dev\" when unknown)."},
 }
 
 // nounUsage lists the verbs of merchant, key and items.
 var nounUsage = map[string]string{
-	"merchant": "usage:\n  omnicart merchant create --name NAME [flags]\nRun 'omnicart merchant create --help' for its flags.",
-	"key":      "usage:\n  omnicart key create --merchant ID [--methods ...]\n  omnicart key revoke --merchant ID KEYPREFIX\nRun 'omnicart key create --help' (or revoke) for flags.",
-	"items":    "usage:\n  omnicart items add --merchant ID a,b,c\n  omnicart items import --merchant ID --csv FILE\nRun 'omnicart items add --help' (or import) for flags.",
+	"merchant": "usage:\n  omnicart merchant create --name NAME [flags]\n  omnicart merchant list [--json]\n  omnicart merchant update --merchant ID [flags]\nRun 'omnicart merchant create --help' (or list, update) for flags.",
+	"key":      "usage:\n  omnicart key create --merchant ID [--methods ...]\n  omnicart key list --merchant ID [--json]\n  omnicart key revoke --merchant ID KEYPREFIX\nRun 'omnicart key create --help' (or list, revoke) for flags.",
+	"items":    "usage:\n  omnicart items add --merchant ID a,b,c\n  omnicart items import --merchant ID --csv FILE\n  omnicart items list --merchant ID [--json]\n  omnicart items remove --merchant ID --item ID [--force] [--json]\nRun 'omnicart items add --help' (or import, list, remove) for flags.",
 }
 
 func isHelp(arg string) bool {
@@ -148,7 +170,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 func newFlags(name string, stderr io.Writer, getenv func(string) string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	db := fs.String("database", envOr(getenv, "OMNICART_DATABASE", "sqlite:./omnicart.db"), "database URL: sqlite:PATH (env OMNICART_DATABASE)")
+	db := fs.String("database", envOr(getenv, "OMNICART_DATABASE", "sqlite:./omnicart.db"), "database URL: sqlite:PATH or postgres://USER@HOST:PORT/DB (env OMNICART_DATABASE)")
 	return fs, db
 }
 
@@ -221,9 +243,14 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if len(pos) != 0 {
 		return usageError{"migrate takes no arguments\nusage: " + synopsis("migrate")}
 	}
-	existed, err := databaseExists(*db)
-	if err != nil {
-		return fmt.Errorf("cannot create the database: %w", err)
+	// A PostgreSQL database is the operator's: it exists (opening it
+	// fails otherwise), and migrate brings its schema up to date.
+	existed := true
+	if !isPostgresURL(*db) {
+		var err error
+		if existed, err = databaseExists(*db); err != nil {
+			return fmt.Errorf("cannot create the database: %w", err)
+		}
 	}
 	a, err := openApp(ctx, *db, stderr, openOrCreate)
 	if err != nil {

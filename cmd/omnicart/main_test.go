@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,6 +58,14 @@ var cliCommands = [][]string{
 	{"key", "revoke", "--merchant", "MERCHANT", "ock_test_abcdefg"},
 	{"items", "add", "--merchant", "MERCHANT", "griffin"},
 	{"items", "import", "--merchant", "MERCHANT", "--csv", "CSV"},
+	{"merchant", "list"},
+	{"merchant", "update", "--merchant", "MERCHANT", "--name", "Renamed"},
+	{"key", "list", "--merchant", "MERCHANT"},
+	{"items", "list", "--merchant", "MERCHANT"},
+	{"items", "remove", "--merchant", "MERCHANT", "--item", "pegasus"},
+	{"user", "create", "--merchant", "MERCHANT", "--email", "ada@shop.example", "--role", "viewer"},
+	{"user", "list", "--merchant", "MERCHANT"},
+	{"user", "remove", "--merchant", "MERCHANT", "--email", "ada@shop.example"},
 	{"callbacks", "add", "--merchant", "MERCHANT", "--url", "https://shop.example/hook"},
 	{"callbacks", "list", "--merchant", "MERCHANT"},
 	{"callbacks", "remove", "--merchant", "MERCHANT", "ep_x"},
@@ -116,7 +125,7 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"merchant", "--help"}, {"key", "-h"}, {"items", "help"},
-		{"callbacks", "--help"}, {"help", "items", "add"}} {
+		{"callbacks", "--help"}, {"user", "--help"}, {"help", "items", "add"}, {"help", "merchant", "update"}} {
 		out, _, err := cliRun(t, args...)
 		if err != nil || !strings.HasPrefix(out, "usage:") {
 			t.Errorf("%s: %v %q", strings.Join(args, " "), err, out)
@@ -126,6 +135,28 @@ func TestHelp(t *testing.T) {
 	out, _, _ := cliRun(t, "items", "import", "--help")
 	if !strings.Contains(out, "itemId,displayName") || !strings.Contains(out, "-csv") || !strings.Contains(out, "-merchant") {
 		t.Errorf("items import --help:\n%s", out)
+	}
+	// The top-level usage and each group's usage name every verb.
+	top, _, _ := cliRun(t, "--help")
+	for _, c := range cliCommands {
+		if !strings.Contains(top, "omnicart "+c[0]+" ") || !strings.Contains(top, c[1]) {
+			t.Errorf("omnicart --help does not show %s %s:\n%s", c[0], c[1], top)
+		}
+		if c[0] == "user" || c[0] == "callbacks" {
+			continue // one usage text for the group, checked above
+		}
+		if out, _, _ := cliRun(t, c[0], "--help"); !strings.Contains(out, "omnicart "+c[0]+" "+c[1]) {
+			t.Errorf("omnicart %s --help does not show %s:\n%s", c[0], c[1], out)
+		}
+	}
+	out, _, _ = cliRun(t, "merchant", "update", "--help")
+	for _, f := range []string{"-name", "-privileges", "-grant", "-deny", "-capture-window-min", "-capture-window-max", "-cart-expiry", "-max-declines", "-lead-time", "-json"} {
+		if !strings.Contains(out, f) {
+			t.Errorf("merchant update --help lacks %s:\n%s", f, out)
+		}
+	}
+	if out, _, _ = cliRun(t, "items", "remove", "--help"); !strings.Contains(out, "124103") || !strings.Contains(out, "-force") {
+		t.Errorf("items remove --help does not say what removal does:\n%s", out)
 	}
 	// A bad flag is still a usage error that names the command.
 	_, _, err := cliRun(t, "key", "create", "--nope")
@@ -266,6 +297,9 @@ func TestUnknownMerchant(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cliCommands[1:] {
+		if !slices.Contains(c, "MERCHANT") {
+			continue // merchant list
+		}
 		args := append(cliFill(c, "mer_nobody", csv), "--database", db)
 		out, _, err := cliRun(t, args...)
 		if err == nil || !strings.Contains(err.Error(), `merchant "mer_nobody" does not exist in database `+db) {
@@ -273,7 +307,7 @@ func TestUnknownMerchant(t *testing.T) {
 		}
 	}
 	// The known merchant's listings answer (empty is then a real answer).
-	for _, c := range [][]string{{"callbacks", "list"}, {"callbacks", "events"}} {
+	for _, c := range [][]string{{"callbacks", "list"}, {"callbacks", "events"}, {"key", "list"}, {"items", "list"}, {"user", "list"}} {
 		if _, _, err := cliRun(t, append(c, "--merchant", id, "--database", db)...); err != nil {
 			t.Errorf("%s for a known merchant: %v", strings.Join(c, " "), err)
 		}

@@ -19,7 +19,7 @@ import (
 	"github.com/omnicart/omnicart/webhook"
 )
 
-const userUsage = "usage:\n  omnicart user create --merchant ID --email E --role owner|operator|viewer [--password-stdin] [--json]\n  omnicart user list [--merchant ID] [--json]\n  omnicart user remove --merchant ID USERID|EMAIL\nRun 'omnicart user create --help' (or list, remove) for flags."
+const userUsage = "usage:\n  omnicart user create --merchant ID --email E --role owner|operator|viewer [--password-stdin] [--json]\n  omnicart user list [--merchant ID] [--json]\n  omnicart user remove --merchant ID --email E|USERID [--json]\nRun 'omnicart user create --help' (or list, remove) for flags."
 
 // accounts returns the Panel's user management on the app's database.
 func (a *app) accounts() (*panel.Accounts, error) {
@@ -49,7 +49,9 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		email = fs.String("email", "", "the user's email (required; unique across merchants)")
 		role = fs.String("role", "", "owner, operator or viewer (required)")
 		fromStdin = fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	case "list", "remove":
+	case "remove":
+		email = fs.String("email", "", "the email of the user to remove (or give its USERID or email as the argument)")
+	case "list":
 	default:
 		return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, userUsage)}
 	}
@@ -60,8 +62,13 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	switch {
 	case verb != "list" && *merchant == "":
 		return usageError{"--merchant is required\nusage: " + synopsis(cmd)}
-	case verb == "remove" && len(pos) != 1:
-		return usageError{"user remove takes one USERID or EMAIL\nusage: " + synopsis(cmd)}
+	case verb == "remove" && len(pos)+btoi(*email != "") != 1:
+		return usageError{"user remove takes one user: --email E, or its USERID or email as the argument\nusage: " + synopsis(cmd)}
+	case verb == "remove" && *email != "":
+		if !strings.Contains(*email, "@") {
+			return usageError{fmt.Sprintf("--email %q is not an email address (give a USERID as the argument)", *email)}
+		}
+		pos = []string{*email}
 	case verb != "remove" && len(pos) != 0:
 		return usageError{cmd + " takes no arguments\nusage: " + synopsis(cmd)}
 	case verb == "create" && (*email == "" || *role == ""):
@@ -129,15 +136,41 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		return tw.Flush()
 	case "remove":
+		// The user as it was, for the answer (Remove finds it again, and
+		// refuses a user of another merchant).
+		var gone *omnicart.User
+		if us, err := acc.List(ctx, *merchant); err == nil {
+			e, _ := panel.NormalizeEmail(pos[0])
+			for _, u := range us {
+				if u.ID == pos[0] || (e != "" && u.Email == e) {
+					gone = u
+				}
+			}
+		}
 		if err := acc.Remove(ctx, *merchant, pos[0]); err != nil {
 			return err
 		}
 		if *asJSON {
-			return json.NewEncoder(stdout).Encode(map[string]string{"removed": pos[0]})
+			ans := map[string]string{"removed": pos[0], "merchantId": *merchant}
+			if gone != nil {
+				ans["userId"], ans["email"], ans["role"] = gone.ID, gone.Email, string(gone.Role)
+			}
+			return json.NewEncoder(stdout).Encode(ans)
+		}
+		if gone != nil {
+			fmt.Fprintf(stdout, "removed user %s (%s, %s of merchant %s); its sessions are ended\n", gone.ID, gone.Email, gone.Role, *merchant)
+			return nil
 		}
 		fmt.Fprintln(stdout, "removed")
 	}
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // DemoOwnerEmail is the Panel user --demo creates.
