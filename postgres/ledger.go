@@ -139,25 +139,25 @@ func (d *deltas) restore(m map[balanceKey]int64) { d.m = m }
 // transaction again.
 var errBalanceRace = errors.New("ledger: funds spent by a concurrent transaction")
 
-// apply locks the changed balances in (account, currency) order and
-// updates them, in one round trip, then forgets them.
-func (d *deltas) apply(ctx context.Context, q querier) error {
+// queue adds to b the statements that lock the changed balances in
+// (account, currency) order and update them, and forgets the changes.
+// They return no rows; an error they cause is told apart by balanceError.
+func (d *deltas) queue(b *pgx.Batch) {
 	keys := make([]balanceKey, 0, len(d.m))
 	for k, v := range d.m {
 		if v != 0 {
 			keys = append(keys, k)
 		}
 	}
-	if len(keys) == 0 {
-		d.m = nil
-		return nil
-	}
 	slices.SortFunc(keys, balanceKey.compare)
 	accounts, currencies, amounts := make([]string, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
 	for i, k := range keys {
 		accounts[i], currencies[i], amounts[i] = k.account, k.currency, d.m[k]
 	}
-	b := &pgx.Batch{}
+	d.m = nil
+	if len(keys) == 0 {
+		return
+	}
 	// FOR NO KEY UPDATE: the row lock an UPDATE of a non-key column takes,
 	// which does not wait for the key-share locks that other transactions'
 	// entries (their foreign keys) hold on the same accounts.
@@ -167,14 +167,25 @@ func (d *deltas) apply(ctx context.Context, q querier) error {
 	b.Queue(`UPDATE ledger_accounts a SET balance = a.balance + v.delta
 		FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(account, currency, delta)
 		WHERE a.account = v.account AND a.currency = v.currency`, accounts, currencies, amounts)
-	if err := execBatch(ctx, q, b); err != nil {
-		if hasCode(err, "23514") {
-			return fmt.Errorf("%w: %w", errBalanceRace, err)
-		}
-		return fmt.Errorf("ledger: balances: %w", err)
+}
+
+// apply runs what queue adds, in one round trip.
+func (d *deltas) apply(ctx context.Context, q querier) error {
+	b := &pgx.Batch{}
+	d.queue(b)
+	if b.Len() == 0 {
+		return nil
 	}
-	d.m = nil
-	return nil
+	return balanceError(execBatch(ctx, q, b))
+}
+
+// balanceError marks the CHECK violation of a balance gone negative as
+// errBalanceRace.
+func balanceError(err error) error {
+	if hasCode(err, "23514") {
+		return fmt.Errorf("%w: %w", errBalanceRace, err)
+	}
+	return err
 }
 
 // txLedger is the ledger inside a Store transaction: what it posts commits
@@ -406,44 +417,49 @@ func execBatch(ctx context.Context, q querier, b *pgx.Batch) error {
 // the order posted and its hold, or an error wrapping omnicart.ErrNoJournal.
 func readJournal(ctx context.Context, q querier, id string) (omnicart.Journal, error) {
 	var (
-		seq     int64
-		refusal *string
-		card    *string
-		cur     *string
-		amount  *int64
-		brand   *string
-		last4   *string
-		fp      *string
+		kind, refusal, card, cur, brand, last4, fp *string
+		amount                                     *int64
+		account, currency                          *string
+		entry                                      *int64
 	)
 	j := omnicart.Journal{ID: id}
-	// The journal and its hold, if any, in one statement.
-	err := q.QueryRow(ctx, `SELECT j.seq, j.kind, j.refusal, a.card_account, a.currency, a.amount, a.brand, a.last4, a.fingerprint
-		FROM ledger_journals j LEFT JOIN sandbox_authorizations a ON a.ref = j.id WHERE j.id = $1`, id).
-		Scan(&seq, &j.Kind, &refusal, &card, &cur, &amount, &brand, &last4, &fp)
-	if errors.Is(err, pgx.ErrNoRows) {
+	// The journal, its hold if any, and its entries, in one statement: one
+	// row per entry (one row with NULL entry columns for none).
+	rows, err := q.Query(ctx, `SELECT j.kind, j.refusal, a.card_account, a.currency, a.amount, a.brand, a.last4, a.fingerprint,
+			e.account, e.currency, e.amount
+		FROM ledger_journals j
+		LEFT JOIN sandbox_authorizations a ON a.ref = j.id
+		LEFT JOIN ledger_entries e ON e.journal_seq = j.seq
+		WHERE j.id = $1 ORDER BY e.line`, id)
+	if err != nil {
+		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		if err := rows.Scan(&kind, &refusal, &card, &cur, &amount, &brand, &last4, &fp, &account, &currency, &entry); err != nil {
+			return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
+		}
+		if !found {
+			found = true
+			j.Kind = *kind
+			if refusal != nil {
+				j.Refusal = *refusal
+			}
+			if card != nil {
+				j.Hold = &omnicart.Hold{Ref: id, CardAccount: *card, Currency: *cur, Amount: *amount,
+					Card: omnicart.CardInfo{Brand: *brand, Last4: *last4, Fingerprint: *fp}}
+			}
+		}
+		if entry != nil {
+			j.Entries = append(j.Entries, omnicart.Entry{Account: *account, Currency: *currency, Amount: *entry})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
+	}
+	if !found {
 		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, omnicart.ErrNoJournal)
-	}
-	if err != nil {
-		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
-	}
-	if refusal != nil {
-		j.Refusal = *refusal
-	}
-	if card != nil {
-		j.Hold = &omnicart.Hold{Ref: id, CardAccount: *card, Currency: *cur, Amount: *amount,
-			Card: omnicart.CardInfo{Brand: *brand, Last4: *last4, Fingerprint: *fp}}
-	}
-	rows, err := q.Query(ctx, `SELECT account, currency, amount FROM ledger_entries WHERE journal_seq = $1 ORDER BY line`, seq)
-	if err != nil {
-		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
-	}
-	j.Entries, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (omnicart.Entry, error) {
-		var e omnicart.Entry
-		err := row.Scan(&e.Account, &e.Currency, &e.Amount)
-		return e, err
-	})
-	if err != nil {
-		return omnicart.Journal{}, fmt.Errorf("ledger: journal %q: %w", id, err)
 	}
 	return j, nil
 }

@@ -88,22 +88,24 @@ func retry(ctx context.Context, attempt func() error) error {
 }
 
 func (s *Store) tx(ctx context.Context, fn func(omnicart.Tx) error) error {
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
+	x, err := beginPipe(ctx, s.pool, "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE")
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
-	defer ptx.Rollback(context.WithoutCancel(ctx)) // after a commit, nothing
-	t := &txn{q: ptx, tx: ptx, db: s.DB, write: true}
+	committed := false
+	defer func() { x.release(ctx, committed) }()
+	t := &txn{q: x, tx: x, db: s.DB, write: true}
 	if err := fn(t); err != nil {
 		return err
 	}
-	// The sandbox ledger's balances, locked last (see Ledger).
-	if err := t.deltas.apply(ctx, ptx); err != nil {
-		return err
+	// The sandbox ledger's balances are locked last, and committed in the
+	// same round trip (see Ledger).
+	last := &pgx.Batch{}
+	t.deltas.queue(last)
+	if err := x.commit(context.WithoutCancel(ctx), last); err != nil {
+		return balanceError(err)
 	}
-	if err := ptx.Commit(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
-	}
+	committed = true
 	return nil
 }
 
@@ -111,12 +113,12 @@ func (s *Store) tx(ctx context.Context, fn func(omnicart.Tx) error) error {
 // one snapshot, taken at its first statement, and take no lock. Errors are
 // fn's, or the server's.
 func (s *Store) View(ctx context.Context, fn func(omnicart.Tx) error) error {
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	x, err := beginPipe(ctx, s.pool, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 	if err != nil {
 		return fmt.Errorf("postgres: begin read: %w", err)
 	}
-	defer ptx.Rollback(context.WithoutCancel(ctx))
-	return fn(&txn{q: ptx, tx: ptx, db: s.DB})
+	defer x.release(ctx, false)
+	return fn(&txn{q: x, tx: x, db: s.DB})
 }
 
 // Read runs fn with each statement on its own on the pool: every read sees
@@ -136,8 +138,9 @@ type querier interface {
 // txn is an omnicart.Tx: a write transaction (write), a View (tx set, not
 // write) or Read (neither).
 type txn struct {
-	q     querier
-	tx    pgx.Tx
+	q querier
+	// tx is the transaction of a Tx or a View (nil in a Read).
+	tx    *pipeTx
 	db    *DB
 	write bool
 	// carts are the carts this write transaction created or loaded, with
@@ -148,6 +151,9 @@ type txn struct {
 	timerLocks map[[2]string]bool
 	// deltas are the ledger balance changes applied at commit.
 	deltas deltas
+	// merchantRead is the merchant row read with an API key, which a
+	// Read or a View answers Merchant with.
+	merchantRead *merchantRow
 }
 
 type cartRow struct {
@@ -188,12 +194,16 @@ func (t *txn) Merchant(ctx context.Context, id string) (*omnicart.Merchant, erro
 	}
 	var doc string
 	var offset int64
-	err := t.q.QueryRow(ctx, q, id).Scan(&doc, &offset)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, omnicart.ErrNotFound
-	}
-	if err != nil {
-		return nil, wrap("load merchant", err)
+	if r := t.merchantRead; r != nil && r.id == id && !t.write {
+		doc, offset = r.doc, r.offset
+	} else {
+		err := t.q.QueryRow(ctx, q, id).Scan(&doc, &offset)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, omnicart.ErrNotFound
+		}
+		if err != nil {
+			return nil, wrap("load merchant", err)
+		}
 	}
 	m, err := t.db.decodeMerchant(id, doc)
 	if err != nil {
@@ -263,12 +273,13 @@ func (t *txn) CreateAPIKey(ctx context.Context, k *omnicart.APIKey) error {
 
 const keyColumns = `hash, prefix, merchant_id, methods, created_at, revoked_at`
 
-func scanKey(sc pgx.Row) (*omnicart.APIKey, error) {
+// scanKey scans the keyColumns, then extra.
+func scanKey(sc pgx.Row, extra ...any) (*omnicart.APIKey, error) {
 	var k omnicart.APIKey
 	var methods string
 	var created int64
 	var revoked *int64
-	if err := sc.Scan(&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked); err != nil {
+	if err := sc.Scan(append([]any{&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked}, extra...)...); err != nil {
 		return nil, err
 	}
 	if methods != "" {
@@ -282,12 +293,29 @@ func scanKey(sc pgx.Row) (*omnicart.APIKey, error) {
 	return &k, nil
 }
 
+// APIKeyByHash reads the key with its merchant's row, in one statement:
+// authentication reads the merchant next, and in a Read or a View the
+// Merchant call that follows is then answered from it (a write
+// transaction reads the merchant again, FOR SHARE).
 func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, error) {
-	k, err := scanKey(t.q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`, hash))
+	var m merchantRow
+	k, err := scanKey(t.q.QueryRow(ctx, `SELECT k.hash, k.prefix, k.merchant_id, k.methods, k.created_at, k.revoked_at, m.doc, m.clock_offset_ms
+		FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.hash = $1 AND k.revoked_at IS NULL`, hash), &m.doc, &m.offset)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, omnicart.ErrNotFound
 	}
-	return k, wrap("load api key", err)
+	if err != nil {
+		return nil, wrap("load api key", err)
+	}
+	m.id = k.MerchantID
+	t.merchantRead = &m
+	return k, nil
+}
+
+// merchantRow is a merchant's row as read with an API key.
+type merchantRow struct {
+	id, doc string
+	offset  int64
 }
 
 func (t *txn) APIKeys(ctx context.Context, merchantID string) ([]*omnicart.APIKey, error) {

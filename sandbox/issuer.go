@@ -201,12 +201,8 @@ func (i *Issuer) settle(ctx context.Context, op omnicart.Operation, kind string,
 	if err := checkOp(op, kind); err != nil {
 		return err
 	}
-	if j, ok, err := i.recorded(ctx, op.OpID, kind); err != nil || ok {
-		if err != nil {
-			return err
-		}
-		return outcome(j)
-	}
+	// An OpID answered before is not looked up first: its journal makes
+	// the post below a no-op, and post returns what was recorded.
 	h, err := i.ledger.Hold(ctx, op.AuthRef)
 	if errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("sandbox: %s %s: authorization %q: %w", kind, op.OpID, op.AuthRef, ErrUnknownAuthorization)
