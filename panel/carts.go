@@ -1,11 +1,13 @@
 package panel
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -153,24 +155,156 @@ func rowOf(c *omnicart.Cart) cartRow {
 		Total: Money(c.Currency, c.Totals(c.All()).Current), Statuses: strings.Join(parts, ", ")}
 }
 
+// The cart page, and its actions through the use cases of the Merchant API
+// (gateway.Service.Act and Modify), each behind a confirmation page:
+//
+//	GET  /panel/carts/{cartId}                 items, capture windows, timers, payment attempts,
+//	                                           timeline with causes, callbacks, Panel actions
+//	GET  /panel/carts/{cartId}/confirm?action= capture|cancel|refund (whole cart, &item= or &tag=),
+//	                                           amount&item=[&amount=&quantity=] (partial cancel/refund),
+//	                                           start|pause|stop&item= (the item's timer)
+//	POST /panel/carts/{cartId}/act             the same actions, confirmed
+
+// cartStamp formats a moment for the cart pages.
+func cartStamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// durationText writes a duration for people: "2d 3h", "3h 05m", "4m 10s",
+// "45s" (its magnitude; callers say whether it is ahead or past).
+func durationText(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	d = d.Round(time.Second)
+	days := d / (24 * time.Hour)
+	d -= days * 24 * time.Hour
+	hrs := d / time.Hour
+	d -= hrs * time.Hour
+	mins := d / time.Minute
+	secs := (d - mins*time.Minute) / time.Second
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh", days, hrs)
+	case hrs > 0:
+		return fmt.Sprintf("%dh %02dm", hrs, mins)
+	case mins > 0:
+		return fmt.Sprintf("%dm %02ds", mins, secs)
+	}
+	return fmt.Sprintf("%ds", secs)
+}
+
+// untilText says how far at is from now: "in 3h 05m", "now", or "due 20s
+// ago" (a deadline the scheduler is about to fire).
+func untilText(at, now time.Time) string {
+	d := at.Sub(now)
+	switch {
+	case d >= time.Second:
+		return "in " + durationText(d)
+	case d > -time.Second:
+		return "now"
+	}
+	return "due " + durationText(d) + " ago"
+}
+
+// autoActionText names a capture window's auto action.
+func autoActionText(a omnicart.AutoAction) string {
+	if a == omnicart.AutoComplete {
+		return "auto-capture"
+	}
+	return "auto-cancel"
+}
+
+// clockText describes the merchant's clock when a test clock moved it.
+func clockText(m *omnicart.Merchant) string {
+	if m.ClockOffset <= 0 {
+		return ""
+	}
+	return "test clock " + durationText(m.ClockOffset) + " ahead of real time"
+}
+
+// timerText describes an item timer at now (merchant time).
+func timerText(t *omnicart.Timer, now time.Time) string {
+	trigger := "starts when the item is " + t.Trigger
+	if t.Trigger == omnicart.TriggerManual {
+		trigger = "starts by hand"
+	}
+	length := "no end"
+	if !t.Infinite {
+		length = durationText(t.Left)
+	}
+	switch t.StatusAt(now) {
+	case omnicart.TimerPending:
+		return "pending (" + trigger + "): " + length + " once started"
+	case omnicart.TimerStarted:
+		if t.Infinite {
+			return "started, no end"
+		}
+		d, _ := t.Deadline()
+		return "started: " + durationText(d.Sub(now)) + " left, elapses " + cartStamp(d)
+	case omnicart.TimerPaused:
+		if t.Infinite {
+			return "paused, no end"
+		}
+		return "paused: " + durationText(t.Left) + " left"
+	case omnicart.TimerStopped:
+		if t.Infinite {
+			return "stopped"
+		}
+		return "stopped with " + durationText(t.Left) + " left"
+	}
+	return "elapsed"
+}
+
 type itemRow struct {
 	ID, Tag, Status                        string
 	Initiated, Captured, Refunded, Current string
-	Window                                 string
-	CanCapture, CanCancel, CanRefund       bool
+	// Pricing shows a calculated item's amount × quantity × modifier.
+	Pricing string
+	// Window is an authorized item's capture window; WindowSoon marks one
+	// that ends within 24 hours.
+	Window                                      string
+	WindowSoon                                  bool
+	Timer                                       string
+	CanCapture, CanCancel, CanRefund, CanAmount bool
+	CanStart, CanPause, CanStop                 bool
 }
 
-type eventRow struct{ At, Type, Detail string }
+type cartEventRow struct {
+	ID, At, Type, Detail, Cause string
+	Seq                         int64
+}
+
+type cartDeliveryRow struct {
+	EventID, Event, EndpointID, Endpoint, Status, Attempts, Result, When string
+}
+
+type cartActionRow struct{ At, Actor, Action, Detail string }
+
+type paymentData struct {
+	Card, AuthRef, AuthorizedAt string
+	Declines                    []string
+	MaxDeclines                 int
+	Challenge                   bool
+}
 
 type cartData struct {
-	CartID, Customer, Currency, Created, Expires string
-	Items                                        []itemRow
-	Total                                        itemRow
-	Events                                       []eventRow
-	EventsNote                                   string
-	Declines                                     []string
-	CanAct                                       bool
-	AnyCapture, AnyCancel, AnyRefund             bool
+	CartID, Customer, Currency, Created, Expires, Now, Clock string
+	Items                                                    []itemRow
+	Total                                                    itemRow
+	Tags                                                     []string
+	Events                                                   []cartEventRow
+	EventsNote                                               string
+	Deliveries                                               []cartDeliveryRow
+	DeliveriesNote                                           string
+	Actions                                                  []cartActionRow
+	ActionsNote                                              string
+	Payment                                                  paymentData
+	CanAct                                                   bool
+	AnyCapture, AnyCancel, AnyRefund                         bool
 }
 
 func (h *Handler) loadCart(w http.ResponseWriter, r *http.Request, s *signedIn) (*omnicart.Cart, time.Time, bool) {
@@ -187,102 +321,517 @@ func (h *Handler) loadCart(w http.ResponseWriter, r *http.Request, s *signedIn) 
 	return res.Cart, res.Now, true
 }
 
+// cartItemRow is one line of the items table at now (merchant time).
+func cartItemRow(c *omnicart.Cart, it *omnicart.Item, now time.Time) itemRow {
+	a := it.Amounts()
+	row := itemRow{ID: it.ID, Tag: it.Tag, Status: string(it.ReportedStatus()),
+		Initiated: Money(c.Currency, a.Initiated), Captured: Money(c.Currency, a.Captured),
+		Refunded: Money(c.Currency, a.Refunded), Current: Money(c.Currency, a.Current)}
+	if it.Payment.Mode == omnicart.AmountCalculated {
+		row.Pricing = Money(c.Currency, it.Payment.Amount) + " × " + it.Payment.Quantity.String() + " × " + it.Payment.Modifier.String()
+	}
+	if it.Pending == nil {
+		row.CanCapture = it.Status == omnicart.StatusAuthorized
+		row.CanCancel = it.Status == omnicart.StatusAuthorized
+		row.CanRefund = it.Status == omnicart.StatusCompleted
+		row.CanAmount = it.Status == omnicart.StatusInitiated || it.Status == omnicart.StatusAuthorized || it.Status == omnicart.StatusCompleted
+	}
+	if !it.CaptureDueAt.IsZero() && it.Status == omnicart.StatusAuthorized {
+		row.Window = autoActionText(it.Capture.AutoAction) + " " + untilText(it.CaptureDueAt, now) + ", at " + cartStamp(it.CaptureDueAt)
+		row.WindowSoon = it.CaptureDueAt.Sub(now) <= 24*time.Hour
+	}
+	if t := it.Timer; t != nil {
+		row.Timer = timerText(t, now)
+		switch t.StatusAt(now) {
+		case omnicart.TimerPending:
+			row.CanStart = true
+		case omnicart.TimerStarted:
+			row.CanPause, row.CanStop = true, true
+		case omnicart.TimerPaused:
+			row.CanStart, row.CanStop = true, true
+		}
+	}
+	return row
+}
+
 func (h *Handler) cart(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	c, now, ok := h.loadCart(w, r, s)
 	if !ok {
 		return
 	}
-	d := cartData{CartID: c.ID, Customer: c.CustomerID, Currency: c.Currency, Created: c.CreatedAt.UTC().Format(time.RFC3339),
-		Expires: c.ExpiresAt.UTC().Format(time.RFC3339), CanAct: s.user.Role.CanAct()}
+	d := cartData{CartID: c.ID, Customer: c.CustomerID, Currency: c.Currency, Created: cartStamp(c.CreatedAt),
+		Expires: cartStamp(c.ExpiresAt), Now: cartStamp(now), Clock: clockText(s.merchant), CanAct: s.user.Role.CanAct()}
 	for i := range c.Items {
 		it := &c.Items[i]
-		a := it.Amounts()
-		row := itemRow{ID: it.ID, Tag: it.Tag, Status: string(it.ReportedStatus()),
-			Initiated: Money(c.Currency, a.Initiated), Captured: Money(c.Currency, a.Captured),
-			Refunded: Money(c.Currency, a.Refunded), Current: Money(c.Currency, a.Current)}
-		if it.Pending == nil {
-			row.CanCapture = it.Status == omnicart.StatusAuthorized
-			row.CanCancel = it.Status == omnicart.StatusAuthorized
-			row.CanRefund = it.Status == omnicart.StatusCompleted
+		if it.Status == omnicart.StatusInitiated && it.Pending == nil {
+			d.Expires += " (" + untilText(c.ExpiresAt, now) + ")"
+			break
 		}
-		if !it.CaptureDueAt.IsZero() && it.Status == omnicart.StatusAuthorized {
-			row.Window = fmt.Sprintf("auto %s at %s (in %s)", it.Capture.AutoAction, it.CaptureDueAt.UTC().Format("2006-01-02 15:04 UTC"),
-				it.CaptureDueAt.Sub(now).Round(time.Minute))
-		}
+	}
+	for i := range c.Items {
+		it := &c.Items[i]
+		row := cartItemRow(c, it, now)
 		d.AnyCapture = d.AnyCapture || row.CanCapture
 		d.AnyCancel = d.AnyCancel || row.CanCancel
 		d.AnyRefund = d.AnyRefund || row.CanRefund
 		d.Items = append(d.Items, row)
+		if it.Tag != "" && !slices.Contains(d.Tags, it.Tag) {
+			d.Tags = append(d.Tags, it.Tag)
+		}
 	}
 	t := c.Totals(c.All())
 	d.Total = itemRow{Initiated: Money(c.Currency, t.Initiated), Captured: Money(c.Currency, t.Captured),
 		Refunded: Money(c.Currency, t.Refunded), Current: Money(c.Currency, t.Current)}
+	d.Payment = paymentData{MaxDeclines: s.merchant.MaxDeclines, Challenge: c.Challenge != nil, AuthRef: c.AuthRef}
+	if d.Payment.MaxDeclines <= 0 {
+		d.Payment.MaxDeclines = omnicart.DefaultMaxDeclines
+	}
+	if c.Card != nil {
+		d.Payment.Card = strings.TrimSpace(c.Card.Brand + " ending " + c.Card.Last4)
+	}
 	for _, dc := range c.Declines {
-		d.Declines = append(d.Declines, dc.At.UTC().Format(time.RFC3339)+": "+dc.Reason)
+		d.Payment.Declines = append(d.Payment.Declines, cartStamp(dc.At)+": "+dc.Reason)
 	}
-	d.Events, d.EventsNote = h.timeline(r, s, c.ID)
-	p := page{Title: "Cart " + c.ID, User: s.user, CSRF: s.csrf, Nav: "carts", Data: d}
-	switch r.URL.Query().Get("done") {
-	case "capture", "cancel", "refund":
-		p.Notice = "Done: " + r.URL.Query().Get("done") + " of " + r.URL.Query().Get("items") + "."
-	}
+	var actors map[int64]string
+	d.Actions, actors, d.ActionsNote = h.cartActions(r, s, c)
+	d.Events, d.EventsNote, d.Payment.AuthorizedAt = h.cartTimeline(r, s, c, actors)
+	d.Deliveries, d.DeliveriesNote = h.cartDeliveries(r, s, d.Events)
+	p := page{Title: "Cart " + c.ID, User: s.user, CSRF: s.csrf, Nav: "carts", Data: d, Notice: doneNotice(r.URL.Query(), c)}
 	h.render(w, "cart", http.StatusOK, p)
 }
 
-// timeline lists the cart's published events, oldest first.
-func (h *Handler) timeline(r *http.Request, s *signedIn, cartID string) ([]eventRow, string) {
-	if h.Callbacks == nil {
-		return nil, "The event timeline is not available on this server (no callback store)."
+// doneNotice is the notice of an action just done (the redirect after it
+// names the action, its items and, for a timer action that changed
+// nothing, the API's info code). Only items of the cart are repeated.
+func doneNotice(q url.Values, c *omnicart.Cart) string {
+	var items []string
+	for _, id := range strings.Split(q.Get("items"), ", ") {
+		if c.Item(id) != nil {
+			items = append(items, id)
+		}
 	}
-	evs, err := h.Callbacks.Events(r.Context(), s.merchant.ID, omnicart.CallbackEventQuery{CartID: cartID, Limit: 200})
-	if err != nil {
-		h.Log.ErrorContext(r.Context(), "panel: timeline", "err", err)
-		return nil, "The event timeline could not be read."
+	list := strings.Join(items, ", ")
+	switch done := q.Get("done"); done {
+	case "capture", "cancel", "refund":
+		return "Done: " + done + " of " + list + "."
+	case "amount":
+		if len(items) == 1 {
+			it := c.Item(items[0])
+			return "Done: the current amount of " + it.ID + " is now " + Money(c.Currency, it.Amounts().Current) + "."
+		}
+	case "start", "pause", "stop":
+		if info := omnicart.Code(q.Get("info")); info.IsInfo() && len(items) > 0 {
+			return "Nothing changed: " + string(info) + " " + omnicart.RenderMessage(info, "", nil, items) + " (the API answers the same)."
+		}
+		return "Done: " + done + " of the timer of " + list + "."
 	}
-	var out []eventRow
-	for i := len(evs) - 1; i >= 0; i-- {
-		e := evs[i]
-		out = append(out, eventRow{At: e.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), Type: e.Type, Detail: eventDetail(e.Payload)})
-	}
-	return out, "Events appear here once published for callbacks (within about a second of the change)."
+	return ""
 }
 
-// eventDetail summarizes the status changes of a callback payload.
-func eventDetail(payload []byte) string {
-	var body struct {
-		Data struct {
-			Changes []struct {
-				ItemID string `json:"itemId"`
-				From   string `json:"from"`
-				To     string `json:"to"`
-			} `json:"changes"`
-		} `json:"data"`
+// auditSeqs finds, in an audit detail, the range of cart events an action
+// produced ("(events 3–4)").
+var auditSeqs = regexp.MustCompile(`\(events (\d+)–(\d+)\)`)
+
+// cartAuditScan bounds the audit entries read for one cart page.
+const cartAuditScan = 1000
+
+// cartActions lists the Panel's actions on the cart from the audit log
+// (newest first), and which Panel user caused which event sequence. The
+// log is read from the newest entry back to the cart's creation, at most
+// cartAuditScan entries.
+func (h *Handler) cartActions(r *http.Request, s *signedIn, c *omnicart.Cart) ([]cartActionRow, map[int64]string, string) {
+	ctx := r.Context()
+	target := "cart " + c.ID
+	// The cart was created in real time no earlier than this: test clocks
+	// only move forward. A minute of margin for clocks of other nodes.
+	since := c.CreatedAt.Add(-s.merchant.ClockOffset).Add(-time.Minute)
+	var rows []cartActionRow
+	actors := map[int64]string{}
+	var before int64
+	scanned, complete := 0, false
+	for !complete && scanned < cartAuditScan {
+		es, err := h.Store.Audit(ctx, s.merchant.ID, before, 500)
+		if err != nil {
+			h.Log.ErrorContext(ctx, "panel: audit for cart", "err", err)
+			return nil, actors, "The Panel's actions could not be read."
+		}
+		for _, e := range es {
+			scanned++
+			if e.At.Before(since) {
+				complete = true
+				break
+			}
+			if e.Target != target {
+				continue
+			}
+			rows = append(rows, cartActionRow{At: cartStamp(e.At), Actor: e.Actor, Action: e.Action, Detail: e.Detail})
+			if m := auditSeqs.FindStringSubmatch(e.Detail); m != nil {
+				from, _ := strconv.ParseInt(m[1], 10, 64)
+				to, _ := strconv.ParseInt(m[2], 10, 64)
+				for q := from; q <= to && q-from < 1000; q++ {
+					actors[q] = e.Actor
+				}
+			}
+		}
+		if len(es) < 500 {
+			complete = true
+		} else {
+			before = es[len(es)-1].ID
+		}
 	}
-	if json.Unmarshal(payload, &body) != nil {
-		return ""
+	note := "Dated by the server's clock (real time)."
+	if !complete {
+		note += fmt.Sprintf(" Only the newest %d entries of the audit log were searched.", cartAuditScan)
 	}
+	return rows, actors, note
+}
+
+// cartPayload is a published callback body, as the timeline reads it.
+type cartPayload struct {
+	Type      string          `json:"type"`
+	CreatedAt time.Time       `json:"createdAt"`
+	Sequence  int64           `json:"sequence"`
+	Changes   []cartChange    `json:"changes"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// cartChange is one entry of a payload's changes, of any event type.
+type cartChange struct {
+	ItemID        string `json:"itemId"`
+	From          string `json:"from"`
+	To            string `json:"to"`
+	RemainingSecs *int64 `json:"remainingSecs"`
+	AutoAction    string `json:"autoAction"`
+	DueAt         string `json:"dueAt"`
+}
+
+// cartTimelineCap is how many events the timeline shows at most.
+const cartTimelineCap = 200
+
+// cartTimeline lists the cart's published events, oldest first, each
+// with its cause, and returns when the payment was authorized.
+func (h *Handler) cartTimeline(r *http.Request, s *signedIn, c *omnicart.Cart, actors map[int64]string) ([]cartEventRow, string, string) {
+	if h.Callbacks == nil {
+		return nil, "The event timeline is not available on this server (no callback store).", ""
+	}
+	evs, err := h.Callbacks.Events(r.Context(), s.merchant.ID, omnicart.CallbackEventQuery{CartID: c.ID, Limit: cartTimelineCap})
+	if err != nil {
+		h.Log.ErrorContext(r.Context(), "panel: timeline", "err", err)
+		return nil, "The event timeline could not be read.", ""
+	}
+	slices.SortFunc(evs, func(a, b omnicart.CallbackEventRecord) int { return cmp.Compare(a.Sequence, b.Sequence) })
+	note := "Every payment status and timer change, oldest first, in merchant time. Events appear once published for callbacks (within about a second of the change). " +
+		"Who or what caused each: a timer, the customer, a Panel user (from the Panel's audit log), or a Merchant API request (the API key is not recorded with events)."
+	if len(evs) == cartTimelineCap {
+		note += fmt.Sprintf(" Only the newest %d events are shown.", cartTimelineCap)
+	}
+	var newest int64
+	if len(evs) > 0 {
+		newest = evs[len(evs)-1].Sequence
+	}
+	if pending := c.Sequence - newest; pending > 0 {
+		note += fmt.Sprintf(" %d newer event(s) are still being published.", pending)
+	}
+	ct := newCauseTracker()
+	var rows []cartEventRow
+	var authorizedAt string
+	for _, e := range evs {
+		row := cartEventRow{ID: e.ID, At: cartStamp(e.CreatedAt), Type: e.Type, Seq: e.Sequence}
+		var p cartPayload
+		if err := json.Unmarshal(e.Payload, &p); err == nil {
+			row.At, row.Detail = cartStamp(p.CreatedAt), payloadDetail(&p)
+			row.Cause = ct.cause(&p, actors)
+			if authorizedAt == "" && p.Type == omnicart.EventPaymentStatusChanged {
+				for _, ch := range p.Changes {
+					if ch.To == string(omnicart.StatusAuthorized) {
+						authorizedAt = row.At
+					}
+				}
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows, note, authorizedAt
+}
+
+// payloadDetail summarizes the changes of an event.
+func payloadDetail(p *cartPayload) string {
 	var parts []string
-	for _, c := range body.Data.Changes {
-		parts = append(parts, fmt.Sprintf("%s: %s → %s", c.ItemID, c.From, c.To))
+	switch p.Type {
+	case omnicart.EventPaymentStatusChanged:
+		// One item may pass several statuses in one event (captured, then
+		// completed): written as one path.
+		for _, ch := range p.Changes {
+			if n := len(parts); n > 0 && strings.HasPrefix(parts[n-1], ch.ItemID+": ") && strings.HasSuffix(parts[n-1], " → "+ch.From) {
+				parts[n-1] += " → " + ch.To
+				continue
+			}
+			parts = append(parts, ch.ItemID+": "+ch.From+" → "+ch.To)
+		}
+	case omnicart.EventTimerStatusChanged:
+		for _, ch := range p.Changes {
+			from, to := ch.From, ch.To
+			if from == "" {
+				from = "no timer"
+			}
+			if to == "" {
+				to = "no timer"
+			}
+			part := ch.ItemID + " timer: " + from + " → " + to
+			if ch.RemainingSecs != nil && ch.To != string(omnicart.TimerElapsed) && ch.To != "" {
+				part += ", " + durationText(time.Duration(*ch.RemainingSecs)*time.Second) + " left"
+			}
+			parts = append(parts, part)
+		}
+	case omnicart.EventAutoActionPending:
+		for _, ch := range p.Changes {
+			due, _ := time.Parse(time.RFC3339, ch.DueAt)
+			parts = append(parts, ch.ItemID+": "+autoActionText(omnicart.AutoAction(ch.AutoAction))+" at "+cartStamp(due))
+		}
 	}
 	return strings.Join(parts, "; ")
 }
 
-type confirmData struct {
-	CartID, Action, Item string
-	Items                []string
-	Amount               string
-	Code, Message        string
+// causeTracker works out what caused each event of a cart, reading the
+// events in sequence. Events carry no cause: deadlines are recognized by
+// their moment (a capture window's auto action happens at its end, which
+// the previous events' status data tells), the customer by the statuses
+// only a payment reaches, and a request is a Panel user's when the audit
+// log recorded the events of the Panel's action.
+type causeTracker struct {
+	captureDue   map[string]time.Time
+	authorizedAt map[string]time.Time
+	movedAt      map[string]time.Time
 }
 
-// actionScope returns the items an action would act on and their amount,
+func newCauseTracker() *causeTracker {
+	return &causeTracker{captureDue: map[string]time.Time{}, authorizedAt: map[string]time.Time{}, movedAt: map[string]time.Time{}}
+}
+
+func (ct *causeTracker) cause(p *cartPayload, actors map[int64]string) string {
+	at := p.CreatedAt
+	request := false
+	label := ""
+	set := func(l string) {
+		if label == "" {
+			label = l
+		}
+	}
+	switch p.Type {
+	case omnicart.EventAutoActionPending:
+		set("Timer: capture window warning")
+		for _, ch := range p.Changes {
+			if due, err := time.Parse(time.RFC3339, ch.DueAt); err == nil {
+				ct.captureDue[ch.ItemID] = due
+			}
+		}
+	case omnicart.EventTimerStatusChanged:
+		for _, ch := range p.Changes {
+			switch {
+			case ch.To == string(omnicart.TimerElapsed):
+				set("Timer: item timer elapsed")
+			case ch.From == string(omnicart.TimerPending) && ch.To == string(omnicart.TimerStarted) && ct.movedAt[ch.ItemID].Equal(at):
+				set("Payment status reached the timer's trigger")
+			default:
+				request = true
+			}
+		}
+	case omnicart.EventPaymentStatusChanged:
+		for _, ch := range p.Changes {
+			due, hasDue := ct.captureDue[ch.ItemID]
+			from, to := omnicart.Status(ch.From), omnicart.Status(ch.To)
+			switch {
+			case from == omnicart.StatusInitiated && to == omnicart.StatusAuthorized:
+				set("Customer: payment authorized")
+				ct.authorizedAt[ch.ItemID] = at
+			case to == omnicart.StatusRejected:
+				set("Customer: too many declined payments")
+			case to == omnicart.StatusExpired:
+				set("Timer: cart expiry")
+			case from == omnicart.StatusCaptured && to == omnicart.StatusCompleted:
+				// Settlement of the capture that precedes it.
+			case from == omnicart.StatusAuthorized && (to == omnicart.StatusCanceled || to == omnicart.StatusCaptured) &&
+				hasDue && !at.Before(due.Add(-time.Second)):
+				if to == omnicart.StatusCanceled {
+					set("Timer: capture window ended (auto-cancel)")
+				} else {
+					set("Timer: capture window ended (auto-capture)")
+				}
+			case from == omnicart.StatusAuthorized && to == omnicart.StatusCaptured && !hasDue && ct.authorizedAt[ch.ItemID].Equal(at):
+				set("Payment: one-step capture")
+			default:
+				request = true
+			}
+			ct.movedAt[ch.ItemID] = at
+		}
+	}
+	ct.observe(p)
+	if request {
+		if who := actors[p.Sequence]; who != "" {
+			return "Panel: " + who
+		}
+		return "Merchant API request"
+	}
+	if label == "" {
+		return "OmniCart (settlement)"
+	}
+	return label
+}
+
+// observe records the capture windows of the status data as of an event.
+func (ct *causeTracker) observe(p *cartPayload) {
+	var v omnicart.StatusView
+	if len(p.Data) == 0 || json.Unmarshal(p.Data, &v) != nil {
+		return
+	}
+	for _, m := range v.Items {
+		for id, iv := range m {
+			if iv.CaptureSnapshot == nil {
+				delete(ct.captureDue, id)
+				continue
+			}
+			due := p.CreatedAt.Add(time.Duration(iv.CaptureSnapshot.RemainingSecs) * time.Second)
+			// remainingSecs is rounded up: an exact moment (from a warning)
+			// within that second is kept.
+			if old, ok := ct.captureDue[id]; !ok || due.Sub(old) >= time.Second || old.Sub(due) >= time.Second {
+				ct.captureDue[id] = due
+			}
+		}
+	}
+}
+
+// cartDeliveryEvents bounds the events whose deliveries the cart page
+// reads (the newest ones).
+const cartDeliveryEvents = 50
+
+// cartDeliveries lists the callbacks sent for the cart's newest events and
+// their results, oldest event first.
+func (h *Handler) cartDeliveries(r *http.Request, s *signedIn, events []cartEventRow) ([]cartDeliveryRow, string) {
+	if h.Callbacks == nil {
+		return nil, "Callbacks are not available on this server."
+	}
+	ctx := r.Context()
+	eps, err := h.Callbacks.Endpoints(ctx, s.merchant.ID)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "panel: endpoints for cart", "err", err)
+		return nil, "The callbacks could not be read."
+	}
+	urls := map[string]string{}
+	for _, e := range eps {
+		urls[e.ID] = e.URL
+	}
+	var rows []cartDeliveryRow
+	first := max(0, len(events)-cartDeliveryEvents)
+	for _, ev := range events[first:] {
+		ds, err := h.Callbacks.Store.Deliveries(ctx, s.merchant.ID, ev.ID)
+		if err != nil {
+			h.Log.ErrorContext(ctx, "panel: deliveries for cart", "err", err)
+			return rows, "The callbacks could not be read."
+		}
+		for _, x := range ds {
+			row := cartDeliveryRow{EventID: ev.ID, Event: fmt.Sprintf("#%d %s", ev.Seq, ev.Type), EndpointID: x.EndpointID,
+				Endpoint: urls[x.EndpointID], Status: x.Status, Attempts: strconv.Itoa(x.Attempts)}
+			if row.Endpoint == "" {
+				row.Endpoint = x.EndpointID + " (removed)"
+			}
+			switch {
+			case x.LastStatus != 0 && x.LastError != "":
+				row.Result = "HTTP " + strconv.Itoa(x.LastStatus) + ": " + x.LastError
+			case x.LastStatus != 0:
+				row.Result = "HTTP " + strconv.Itoa(x.LastStatus)
+			case x.LastError != "":
+				row.Result = x.LastError
+			case x.Attempts == 0:
+				row.Result = "not sent yet"
+			}
+			if x.Status == omnicart.DeliveryPending {
+				row.When = "next attempt " + cartStamp(x.NextAttemptAt)
+			} else {
+				row.When = cartStamp(x.FinishedAt)
+			}
+			rows = append(rows, row)
+		}
+	}
+	note := "Dated by the server's clock (real time). A delivery is retried with backoff for up to 3 days."
+	switch {
+	case len(eps) == 0:
+		note = "No callback endpoint is set up: events are kept, and an endpoint added later can be sent any of them again."
+	case first > 0:
+		note += fmt.Sprintf(" The callbacks of the newest %d events are shown.", cartDeliveryEvents)
+	}
+	return rows, note
+}
+
+// Actions.
+
+// cartAction is a confirmed action of the cart page.
+type cartAction string
+
+const (
+	actCapture cartAction = "capture"
+	actCancel  cartAction = "cancel"
+	actRefund  cartAction = "refund"
+	actAmount  cartAction = "amount"
+	actStart   cartAction = "start"
+	actPause   cartAction = "pause"
+	actStop    cartAction = "stop"
+)
+
+func parseCartAction(s string) (cartAction, bool) {
+	switch a := cartAction(s); a {
+	case actCapture, actCancel, actRefund, actAmount, actStart, actPause, actStop:
+		return a, true
+	}
+	return "", false
+}
+
+// money reports whether a is a capture, cancel or refund (gateway.Service.Act).
+func (a cartAction) money() bool { return a == actCapture || a == actCancel || a == actRefund }
+
+// timer reports whether a is a manual timer action.
+func (a cartAction) timer() bool { return a == actStart || a == actPause || a == actStop }
+
+// verb is how pages name the action.
+func (a cartAction) verb() string {
+	switch {
+	case a == actAmount:
+		return "amount change"
+	case a.timer():
+		return "timer " + string(a)
+	}
+	return string(a)
+}
+
+const unknownActionText = "The action must be capture, cancel, refund, amount, start, pause or stop."
+
+type confirmData struct {
+	CartID, Action, Verb, Item, Tag string
+	Items                           []string
+	Amount                          string
+	// Code and Message are a refusal's, as the Merchant API answers it.
+	Code, Message string
+	// Amount changes: the form (AmountForm) or its confirmation.
+	AmountForm                 bool
+	Calculated                 bool
+	Currency, Exponent         string
+	AmountInput, QuantityInput string
+	FieldError                 string
+	NewAmount, NewQuantity     string
+	From, To, Effect           string
+	// Timer actions.
+	TimerState string
+	Warning    string
+}
+
+// actionScope returns the items a capture, cancel or refund would act on
+// (every item, one item, or the items carrying a tag) and their amount,
 // as the page sees the cart now (the use case decides for real).
-func actionScope(c *omnicart.Cart, a omnicart.Action, item string) ([]string, int64) {
+func actionScope(c *omnicart.Cart, a omnicart.Action, item, tag string) ([]string, int64) {
 	var ids []string
 	var sum int64
 	for i := range c.Items {
 		it := &c.Items[i]
-		if item != "" && it.ID != item {
+		if (item != "" && it.ID != item) || (tag != "" && it.Tag != tag) {
 			continue
 		}
 		am := it.Amounts()
@@ -297,63 +846,286 @@ func actionScope(c *omnicart.Cart, a omnicart.Action, item string) ([]string, in
 	return ids, sum
 }
 
-func parseAction(s string) (omnicart.Action, bool) {
-	switch a := omnicart.Action(s); a {
-	case omnicart.ActionCapture, omnicart.ActionCancel, omnicart.ActionRefund:
-		return a, true
+// parseMajor reads an amount typed in a currency's major unit ("7.50" in
+// EUR) as minor units. ok is false for anything else than digits with at
+// most the currency's number of decimals.
+func parseMajor(s string, exponent int) (int64, bool) {
+	s = strings.TrimSpace(s)
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" {
+		whole = "0"
 	}
-	return "", false
+	if len(frac) > exponent || len(whole) > 16 || strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" ||
+		(strings.Contains(s, ".") && frac == "") {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(whole+frac+strings.Repeat("0", exponent-len(frac)), 10, 64)
+	if err != nil || n > omnicart.MaxAmount {
+		return 0, false
+	}
+	return n, true
+}
+
+func exponentOf(currency string) int {
+	if c, ok := omnicart.LookupCurrency(currency); ok {
+		return c.MinorUnits
+	}
+	return 0
+}
+
+// majorText writes minor units as the amount field shows them ("7.50").
+func majorText(currency string, minor int64) string {
+	if c, ok := omnicart.LookupCurrency(currency); ok {
+		return c.FormatAmount(minor)
+	}
+	return strconv.FormatInt(minor, 10)
+}
+
+func (h *Handler) notAllowed(w http.ResponseWriter, r *http.Request, s *signedIn) bool {
+	if s.user.Role.CanAct() {
+		return false
+	}
+	h.message(w, r, s, http.StatusForbidden, "Not allowed", "Your role (viewer) can read carts but not act on them.")
+	return true
 }
 
 func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, s *signedIn) {
-	if !s.user.Role.CanAct() {
-		h.message(w, r, s, http.StatusForbidden, "Not allowed", "Your role (viewer) can read carts but not act on them.")
+	if h.notAllowed(w, r, s) {
 		return
 	}
-	a, ok := parseAction(r.URL.Query().Get("action"))
+	q := r.URL.Query()
+	a, ok := parseCartAction(q.Get("action"))
 	if !ok {
-		h.message(w, r, s, http.StatusBadRequest, "Unknown action", "The action must be capture, cancel or refund.")
+		h.message(w, r, s, http.StatusBadRequest, "Unknown action", unknownActionText)
 		return
 	}
-	c, _, ok := h.loadCart(w, r, s)
+	c, now, ok := h.loadCart(w, r, s)
 	if !ok {
 		return
 	}
-	item := r.URL.Query().Get("item")
-	ids, sum := actionScope(c, a, item)
-	d := confirmData{CartID: c.ID, Action: string(a), Item: item, Items: ids, Amount: Money(c.Currency, sum)}
-	h.render(w, "confirm", http.StatusOK, page{Title: "Confirm " + string(a), User: s.user, CSRF: s.csrf, Nav: "carts", Data: d})
+	item, tag := q.Get("item"), q.Get("tag")
+	d := confirmData{CartID: c.ID, Action: string(a), Verb: a.verb(), Item: item, Tag: tag}
+	title := "Confirm " + a.verb()
+	if !a.money() {
+		d.Tag = ""
+		if item == "" {
+			h.message(w, r, s, http.StatusBadRequest, "Choose an item", "A "+a.verb()+" applies to one item: choose it on the cart page.")
+			return
+		}
+	}
+	it := c.Item(item)
+	switch {
+	case a.money():
+		if item != "" {
+			d.Tag = ""
+		}
+		ids, sum := actionScope(c, omnicart.Action(a), item, d.Tag)
+		d.Items, d.Amount = ids, Money(c.Currency, sum)
+	case it == nil:
+		// Going on shows the API's answer (124005).
+		d.Warning = "The cart has no item " + item + "."
+	case a == actAmount:
+		title = "Change an amount"
+		d.Currency, d.Exponent = c.Currency, strconv.Itoa(exponentOf(c.Currency))
+		d.Calculated = it.Payment.Mode == omnicart.AmountCalculated
+		d.From = Money(c.Currency, it.Amounts().Current)
+		d.AmountInput, d.QuantityInput = q.Get("amount"), q.Get("quantity")
+		if !q.Has("amount") {
+			d.AmountForm = true
+			d.AmountInput = majorText(c.Currency, it.Payment.Amount)
+			if d.Calculated {
+				d.QuantityInput = it.Payment.Quantity.String()
+			}
+			break
+		}
+		h.previewAmount(&d, c, it)
+	default:
+		if it.Timer == nil {
+			d.TimerState = "no timer"
+		} else {
+			d.TimerState = timerText(it.Timer, now)
+		}
+		switch a {
+		case actStart:
+			d.Warning = "A started timer runs from now with the time it has left."
+		case actPause:
+			d.Warning = "A paused timer keeps the time it has left until it is started again."
+		case actStop:
+			d.Warning = "A stopped timer cannot be started again, and frees the customer to open another cart with this item."
+		}
+	}
+	h.render(w, "confirm", http.StatusOK, page{Title: title, User: s.user, CSRF: s.csrf, Nav: "carts", Data: d})
+}
+
+// previewAmount checks the typed amount and quantity of an amount change
+// and states what the change will do, or sends the form back with the
+// field's error.
+func (h *Handler) previewAmount(d *confirmData, c *omnicart.Cart, it *omnicart.Item) {
+	exp := exponentOf(c.Currency)
+	minor, ok := parseMajor(d.AmountInput, exp)
+	if !ok || minor < 1 {
+		d.AmountForm = true
+		d.FieldError = fmt.Sprintf("Type the amount in %s with at most %d decimals, for example %s.", c.Currency, exp, majorText(c.Currency, max(1, it.Payment.Amount/2)))
+		return
+	}
+	snap := it.Payment
+	snap.Amount = minor
+	d.NewAmount = strconv.FormatInt(minor, 10)
+	if d.Calculated && d.QuantityInput != "" {
+		qty, err := omnicart.ParseDecimal(strings.TrimSpace(d.QuantityInput))
+		if err != nil || qty.Micros() < 10_000 {
+			d.AmountForm = true
+			d.FieldError = "Type the quantity as a number of at least 0.01 with at most 6 decimals."
+			return
+		}
+		snap.Quantity = qty
+		if qty != it.Payment.Quantity {
+			d.NewQuantity = qty.String()
+		}
+	}
+	cur := it.Amounts().Current
+	full, ok := snap.FullAmount()
+	if !ok {
+		d.Warning = "This pricing gives no valid amount; going on shows the API's answer."
+		return
+	}
+	d.To = Money(c.Currency, full)
+	diff := cur - full
+	switch {
+	case full > cur:
+		d.Warning = "This is more than the current amount: an amount can only be lowered (the API refuses a raise), so going on shows the API's answer."
+	case diff == 0:
+		d.Effect = "The amount stays the same: no money moves."
+	case it.Status == omnicart.StatusAuthorized:
+		d.Effect = Money(c.Currency, diff) + " is released from the customer's hold (a partial cancellation); the item stays authorized."
+	case it.Status == omnicart.StatusCompleted:
+		d.Effect = Money(c.Currency, diff) + " is refunded to the customer (a partial refund); the item stays completed."
+	case it.Status == omnicart.StatusInitiated:
+		d.Effect = "The item is not paid yet: the customer will be asked for the new amount."
+	default:
+		d.Warning = "The item is " + string(it.ReportedStatus()) + ": its amount cannot change now, so going on shows the API's answer."
+	}
+}
+
+// peekCart reads a cart as stored (nil when it cannot be read): the event
+// sequence before and after a Panel action tells which events the action
+// produced.
+func (h *Handler) peekCart(r *http.Request, merchantID, cartID string) *omnicart.Cart {
+	var c *omnicart.Cart
+	err := h.Service.Store.Read(r.Context(), func(tx omnicart.Tx) error {
+		var err error
+		c, err = tx.Cart(r.Context(), merchantID, cartID)
+		return err
+	})
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
+func sequenceOf(c *omnicart.Cart) int64 {
+	if c == nil {
+		return 0
+	}
+	return c.Sequence
 }
 
 func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
-	if !s.user.Role.CanAct() {
-		h.message(w, r, s, http.StatusForbidden, "Not allowed", "Your role (viewer) can read carts but not act on them.")
+	if h.notAllowed(w, r, s) {
 		return
 	}
-	a, ok := parseAction(r.PostFormValue("action"))
+	a, ok := parseCartAction(r.PostFormValue("action"))
 	if !ok {
-		h.message(w, r, s, http.StatusBadRequest, "Unknown action", "The action must be capture, cancel or refund.")
+		h.message(w, r, s, http.StatusBadRequest, "Unknown action", unknownActionText)
 		return
 	}
-	cartID, item := r.PathValue("cartId"), r.PostFormValue("item")
-	var f omnicart.Filter
-	if item != "" {
-		f.ItemIDs = []string{item}
+	cartID, item, tag := r.PathValue("cartId"), r.PostFormValue("item"), r.PostFormValue("tag")
+	if !a.money() && item == "" {
+		h.message(w, r, s, http.StatusBadRequest, "Choose an item", "A "+a.verb()+" applies to one item: choose it on the cart page.")
+		return
 	}
-	scope := "whole cart"
-	if item != "" {
+	before := h.peekCart(r, s.merchant.ID, cartID)
+	var (
+		ids    []string
+		scope  string
+		detail string
+		info   omnicart.Code
+		err    error
+	)
+	switch {
+	case a.money():
+		var f omnicart.Filter
+		var sp omnicart.StagedProblems
+		scope = "whole cart"
+		switch {
+		case item != "":
+			scope = "item " + item
+			f.ItemIDs = []string{item}
+			if !omnicart.ValidItemID(item) {
+				sp.Add(omnicart.StageValues, omnicart.Problem{Code: omnicart.CodeInvalidFormat, Arg: "filterBox.itemIds"})
+			}
+		case tag != "":
+			scope = "tag " + tag
+			f.Tags = []string{tag}
+			if !omnicart.ValidTag(tag) {
+				sp.Add(omnicart.StageValues, omnicart.Problem{Code: omnicart.CodeInvalidFormat, Arg: "filterBox.tags"})
+			}
+		}
+		ids, err = h.Service.Act(r.Context(), s.merchant, omnicart.Action(a), cartID, f, sp)
+		detail = scope + ": items " + strings.Join(ids, ", ")
+	case a == actAmount:
 		scope = "item " + item
+		spec, sp := amountSpec(item, r.PostFormValue("amount"), r.PostFormValue("quantity"))
+		var res *omnicart.ModifyResult
+		if res, err = h.Service.Modify(r.Context(), s.merchant, cartID, spec, sp); err == nil {
+			ids = []string{item}
+			detail = scope + ": amount " + r.PostFormValue("amount")
+			if q := r.PostFormValue("quantity"); q != "" {
+				detail += ", quantity " + q
+			}
+			if before != nil {
+				if it := before.Item(item); it != nil {
+					detail = scope + ": current amount " + Money(before.Currency, it.Amounts().Current) + " → "
+					if after := h.peekCart(r, s.merchant.ID, cartID); after != nil && after.Item(item) != nil {
+						detail += Money(after.Currency, after.Item(item).Amounts().Current)
+					}
+				}
+			}
+			if len(res.ModifiedAmounts) == 0 {
+				detail += " (no change)"
+			}
+		}
+	default:
+		scope = "item " + item
+		action := string(a)
+		var sp omnicart.StagedProblems
+		if !omnicart.ValidItemID(item) {
+			sp.Add(omnicart.StageValues, omnicart.Problem{Code: omnicart.CodeInvalidFormat, Arg: item})
+		}
+		spec := &omnicart.ModifySpec{Items: []omnicart.ModifyItem{{ID: item, Timer: &omnicart.TimerChangeSpec{Action: &action}}}}
+		var res *omnicart.ModifyResult
+		if res, err = h.Service.Modify(r.Context(), s.merchant, cartID, spec, sp); err == nil {
+			ids = []string{item}
+			detail = scope + ": timer " + action
+			if len(res.Infos) > 0 {
+				info = res.Infos[0].Code
+				detail += ": " + string(info) + " " + res.Infos[0].Message()
+			}
+		}
 	}
-	ids, err := h.Service.Act(r.Context(), s.merchant, a, cartID, f, omnicart.StagedProblems{})
+	audit := "cart." + string(a)
+	if a.timer() {
+		audit = "cart.timer." + string(a)
+	}
 	var de *omnicart.Error
 	if errors.As(err, &de) && len(de.Problems) > 0 {
 		p := de.Problems[0]
-		h.record(r.Context(), r, s.merchant.ID, s.user.Email, "cart."+string(a)+".refused", "cart "+cartID, scope+": "+string(p.Code)+" "+p.Message())
+		h.record(r.Context(), r, s.merchant.ID, s.user.Email, audit+".refused", "cart "+cartID, scope+": "+string(p.Code)+" "+p.Message())
 		if p.Code == omnicart.CodeCartNotFound {
 			h.message(w, r, s, http.StatusNotFound, "Cart not found", "This merchant has no cart with that cartId.")
 			return
 		}
-		d := confirmData{CartID: cartID, Action: string(a), Item: item, Code: string(p.Code), Message: p.Message()}
+		d := confirmData{CartID: cartID, Action: string(a), Verb: a.verb(), Item: item, Tag: tag, Code: string(p.Code), Message: p.Message()}
 		h.render(w, "confirm", http.StatusUnprocessableEntity, page{Title: "Refused", User: s.user, CSRF: s.csrf, Nav: "carts", Data: d})
 		return
 	}
@@ -361,7 +1133,51 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		h.fail(w, r, s, err)
 		return
 	}
-	h.record(r.Context(), r, s.merchant.ID, s.user.Email, "cart."+string(a), "cart "+cartID, scope+": items "+strings.Join(ids, ", "))
+	// The events the action produced, for the timeline's causes.
+	if after := h.peekCart(r, s.merchant.ID, cartID); before != nil && sequenceOf(after) > before.Sequence {
+		detail += fmt.Sprintf(" (events %d–%d)", before.Sequence+1, after.Sequence)
+	}
+	h.record(r.Context(), r, s.merchant.ID, s.user.Email, audit, "cart "+cartID, detail)
 	q := url.Values{"done": {string(a)}, "items": {strings.Join(ids, ", ")}}
+	if info != "" {
+		q.Set("info", string(info))
+	}
 	http.Redirect(w, r, Prefix+"carts/"+url.PathEscape(cartID)+"?"+q.Encode(), http.StatusSeeOther)
+}
+
+// amountSpec is the modify request of an amount change, with the problems
+// the Merchant API's decoder would find in the same values (the form
+// carries minor units, as the API's JSON does).
+func amountSpec(item, amount, quantity string) (*omnicart.ModifySpec, omnicart.StagedProblems) {
+	var sp omnicart.StagedProblems
+	if !omnicart.ValidItemID(item) {
+		sp.Add(omnicart.StageValues, omnicart.Problem{Code: omnicart.CodeInvalidFormat, Arg: item})
+	}
+	ac := &omnicart.AmountChange{}
+	bad := func(err error, key string) {
+		code := omnicart.CodeInvalidItemValue
+		if errors.Is(err, omnicart.ErrDecimalSyntax) {
+			code = omnicart.CodeInvalidItemFormat
+		}
+		sp.Add(omnicart.StageValues, omnicart.Problem{Code: code, Arg: "modifyAmount." + key, Items: []string{item}})
+	}
+	if amount != "" {
+		if n, err := omnicart.ParseAmount(amount); err != nil {
+			bad(err, "amount")
+		} else {
+			ac.Amount = &n
+		}
+	}
+	if quantity != "" {
+		d, err := omnicart.ParseDecimal(quantity)
+		switch {
+		case err == nil && d.Micros() < 10_000:
+			bad(omnicart.ErrDecimalRange, "quantity")
+		case err != nil:
+			bad(err, "quantity")
+		default:
+			ac.Quantity = &d
+		}
+	}
+	return &omnicart.ModifySpec{Items: []omnicart.ModifyItem{{ID: item, Amount: ac}}}, sp
 }

@@ -1,10 +1,12 @@
 package panel
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/omnicart/omnicart"
@@ -36,11 +38,13 @@ type bar struct {
 }
 
 type overviewData struct {
-	Money  []moneyRow
-	Bars   []bar
-	Height int
-	Carts  int
-	Capped bool
+	Due     []dueRow
+	DueNote string
+	Money   []moneyRow
+	Bars    []bar
+	Height  int
+	Carts   int
+	Capped  bool
 }
 
 type sums struct{ authorized, captured, refunded, canceled int64 }
@@ -94,6 +98,12 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *signedIn) 
 		q.After = list[len(list)-1].Cursor
 	}
 	d.Capped = d.Carts >= overviewCap
+	due, dueNote, err := h.dueSoon(r, s)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d.Due, d.DueNote = due, dueNote
 	var curs []string
 	for c := range month {
 		curs = append(curs, c)
@@ -127,4 +137,95 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *signedIn) 
 		p.Notice = fmt.Sprintf("Only the newest %d carts of the last 30 days are added up here.", overviewCap)
 	}
 	h.render(w, "overview", http.StatusOK, p)
+}
+
+// dueCap bounds the carts the overview reads for the coming auto-actions.
+const dueCap = 100
+
+// dueWindow is how far ahead the overview lists auto-actions.
+const dueWindow = 24 * time.Hour
+
+// dueRow is an auto-action coming on a cart.
+type dueRow struct {
+	CartID, What, Items, Amount, At, In string
+	// Urgent marks what a merchant must not miss: a capture window about
+	// to release an authorized payment.
+	Urgent bool
+	at     time.Time
+}
+
+// dueSoon lists the auto-actions of the next dueWindow (merchant time),
+// soonest first: capture windows about to auto-cancel or auto-capture,
+// carts about to expire unpaid, item timers about to elapse. The carts
+// are found with the index the scheduler uses (each cart's next deadline,
+// Tx.DueCarts): a cart with anything due in the window has its next
+// deadline in it. They are read in one read-only transaction, which takes
+// no lock.
+func (h *Handler) dueSoon(r *http.Request, s *signedIn) ([]dueRow, string, error) {
+	ctx := r.Context()
+	real := h.now()
+	now := s.merchant.Now(real)
+	until := now.Add(dueWindow)
+	var carts []*omnicart.Cart
+	err := h.Service.Store.View(ctx, func(tx omnicart.Tx) error {
+		keys, err := tx.DueCarts(ctx, real.Add(dueWindow), s.merchant.ID, dueCap)
+		if err != nil {
+			return err
+		}
+		carts = carts[:0]
+		for _, k := range keys {
+			c, err := tx.Cart(ctx, k.MerchantID, k.CartID)
+			if errors.Is(err, omnicart.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			carts = append(carts, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	var rows []dueRow
+	add := func(c *omnicart.Cart, at time.Time, what string, items []string, amount int64, urgent bool) {
+		rows = append(rows, dueRow{CartID: c.ID, What: what, Items: strings.Join(items, ", "), Amount: Money(c.Currency, amount),
+			At: cartStamp(at), In: untilText(at, now), Urgent: urgent, at: at})
+	}
+	for _, c := range carts {
+		var unpaid []string
+		var unpaidSum int64
+		for i := range c.Items {
+			it := &c.Items[i]
+			if it.Pending == nil && it.Status == omnicart.StatusInitiated && !c.ExpiresAt.After(until) {
+				unpaid, unpaidSum = append(unpaid, it.ID), unpaidSum+it.Full
+			}
+			if it.Pending == nil && it.Status == omnicart.StatusAuthorized && !it.CaptureDueAt.IsZero() && !it.CaptureDueAt.After(until) {
+				what := "Capture window ends: auto-capture"
+				if it.Capture.AutoAction != omnicart.AutoComplete {
+					what = "Capture window ends: auto-cancel, the hold is released"
+				}
+				add(c, it.CaptureDueAt, what, []string{it.ID}, it.Full, it.Capture.AutoAction != omnicart.AutoComplete)
+			}
+			if it.Timer != nil {
+				if d, ok := it.Timer.Deadline(); ok && !d.After(until) {
+					add(c, d, "Item timer elapses", []string{it.ID}, it.Amounts().Current, false)
+				}
+			}
+		}
+		if len(unpaid) > 0 {
+			add(c, c.ExpiresAt, "Cart expires unpaid", unpaid, unpaidSum, false)
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b dueRow) int { return a.at.Compare(b.at) })
+	note := "Merchant time"
+	if ct := clockText(s.merchant); ct != "" {
+		note += " (" + ct + ")"
+	}
+	note += ". Due moments fire within seconds; a capture window that ends releases the customer's hold unless it is set to auto-capture."
+	if len(carts) == dueCap {
+		note += fmt.Sprintf(" Only the %d carts due first are read.", dueCap)
+	}
+	return rows, note, nil
 }
