@@ -183,6 +183,14 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned by stores when a unique record already exists.
 var ErrConflict = errors.New("already exists")
 
+// ErrUnavailable marks a storage failure that says nothing about the
+// request: the database cannot be reached, is restarting or refuses
+// connections. Nothing was changed that the caller does not see after a
+// retry (a transaction either committed or did not; a retry with the same
+// Idempotency-Key finds out which). The Merchant API answers it with
+// 199004 and Retry-After.
+var ErrUnavailable = errors.New("storage unavailable")
+
 func equalStrings(a, b []string) bool {
 	if len(a) != len(b) {
 		return false

@@ -32,6 +32,8 @@ type Metrics struct {
 	Version string
 	// Store, when set, reports the storage writer's figures.
 	Store func() StoreStats
+	// Pool, when set, reports the database connection pool's figures.
+	Pool func() PoolStats
 
 	start    time.Time
 	inFlight atomic.Int64
@@ -187,6 +189,9 @@ func (m *Metrics) write(w *countingWriter) {
 	if m.Store != nil {
 		writeStoreStats(w, header, m.Store())
 	}
+	if m.Pool != nil {
+		writePoolStats(w, header, m.Pool())
+	}
 
 	header("omnicart_http_in_flight_requests", "gauge", "HTTP requests being served (including this scrape).")
 	w.str("omnicart_http_in_flight_requests ", strconv.FormatInt(m.inFlight.Load(), 10), "\n")
@@ -274,4 +279,31 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request, rc *reqCt
 		m = NewMetrics() // a Server used without Handler: nothing recorded
 	}
 	_, _ = m.WriteTo(w)
+}
+
+// PoolStats are the figures of a database connection pool (PostgreSQL).
+type PoolStats struct {
+	MaxConns, TotalConns, AcquiredConns, IdleConns int32
+	AcquireCount, EmptyAcquireCount                int64
+	AcquireWait                                    time.Duration
+	NewConns                                       int64
+}
+
+func writePoolStats(w *countingWriter, header func(name, typ, help string), st PoolStats) {
+	gauge := func(name, help string, v int32) {
+		header(name, "gauge", help)
+		w.str(name, " ", strconv.FormatInt(int64(v), 10), "\n")
+	}
+	counter := func(name, help, v string) {
+		header(name, "counter", help)
+		w.str(name, " ", v, "\n")
+	}
+	gauge("omnicart_db_pool_max_conns", "Size of the database connection pool.", st.MaxConns)
+	gauge("omnicart_db_pool_open_conns", "Open database connections.", st.TotalConns)
+	gauge("omnicart_db_pool_acquired_conns", "Database connections in use.", st.AcquiredConns)
+	gauge("omnicart_db_pool_idle_conns", "Open database connections not in use.", st.IdleConns)
+	counter("omnicart_db_pool_acquires_total", "Connections handed out by the pool.", strconv.FormatInt(st.AcquireCount, 10))
+	counter("omnicart_db_pool_waits_total", "Connection requests that found none idle and waited.", strconv.FormatInt(st.EmptyAcquireCount, 10))
+	counter("omnicart_db_pool_wait_seconds_total", "Time spent waiting for a connection.", formatFloat(st.AcquireWait.Seconds()))
+	counter("omnicart_db_pool_new_conns_total", "Database connections opened since the start.", strconv.FormatInt(st.NewConns, 10))
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -209,6 +210,19 @@ func (s *Server) payFailed(w http.ResponseWriter, r *http.Request, rc *reqCtx, t
 	}
 	if errors.Is(err, gateway.ErrNoProvider) {
 		s.payUnavailable(w, r)
+		return
+	}
+	if errors.Is(err, omnicart.ErrUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// The database is out of reach for a moment: nothing was charged
+		// that a retry will not see.
+		s.Log.WarnContext(r.Context(), "payment failed: storage unavailable", "request_id", rc.id, "err", err)
+		const busy = "The payment service is briefly unavailable; nothing was charged that a retry would not find. Please try again in a moment."
+		w.Header().Set("Retry-After", "1")
+		if wantsJSON(r) {
+			writeJSON(w, http.StatusServiceUnavailable, payAnswer{Result: resultUnavailable, Reason: busy})
+			return
+		}
+		s.renderMessage(w, http.StatusServiceUnavailable, "Please try again", busy, s.payURL(token))
 		return
 	}
 	s.Log.ErrorContext(r.Context(), "payment failed", "request_id", rc.id, "err", err)

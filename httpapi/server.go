@@ -114,6 +114,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rc *reqCtx, err er
 		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeUnavailable}})
 		return
 	}
+	if errors.Is(err, omnicart.ErrUnavailable) {
+		s.Log.WarnContext(r.Context(), "request failed: storage unavailable", "request_id", rc.id, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeUnavailable}})
+		return
+	}
 	s.Log.ErrorContext(r.Context(), "request failed", "request_id", rc.id, "err", err)
 	writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeSystem}})
 }

@@ -6,7 +6,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"sort"
 	"strings"
@@ -16,6 +18,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/omnicart/omnicart"
 )
 
 //go:embed migrations/*.sql
@@ -261,4 +265,32 @@ func msOrNil(t time.Time) *int64 {
 	}
 	v := ms(t)
 	return &v
+}
+
+// unavailable marks err with omnicart.ErrUnavailable when it says the
+// server cannot be reached or is not taking work (a connection refused,
+// lost or timed out; the server shutting down, starting or out of
+// connections), rather than anything about the statement.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, omnicart.ErrUnavailable) {
+		return err
+	}
+	var pe *pgconn.PgError
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &pe):
+		if !strings.HasPrefix(pe.Code, "08") && !hasCode(err, "57P01", "57P02", "57P03", "53300") {
+			return err
+		}
+	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, net.ErrClosed), pgconn.SafeToRetry(err):
+	default:
+		// A connection the server closed under a statement ("conn
+		// closed", "unexpected EOF") surfaces as a plain error.
+		if msg := err.Error(); !strings.Contains(msg, "conn closed") && !strings.Contains(msg, "connection reset") {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", omnicart.ErrUnavailable, err)
 }

@@ -62,7 +62,7 @@ const maxAttempts = 5
 // it does not redo. The commit itself is not interrupted by ctx, so that
 // Tx knows whether it happened. Errors are fn's, or the server's.
 func (s *Store) Tx(ctx context.Context, fn func(omnicart.Tx) error) error {
-	return retry(ctx, func() error { return s.tx(ctx, fn) })
+	return unavailable(retry(ctx, func() error { return s.tx(ctx, fn) }))
 }
 
 // retry runs attempt until it succeeds, fails otherwise than by a
@@ -115,16 +115,16 @@ func (s *Store) tx(ctx context.Context, fn func(omnicart.Tx) error) error {
 func (s *Store) View(ctx context.Context, fn func(omnicart.Tx) error) error {
 	x, err := beginPipe(ctx, s.pool, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 	if err != nil {
-		return fmt.Errorf("postgres: begin read: %w", err)
+		return unavailable(fmt.Errorf("postgres: begin read: %w", err))
 	}
 	defer x.release(ctx, false)
-	return fn(&txn{q: x, tx: x, db: s.DB})
+	return unavailable(fn(&txn{q: x, tx: x, db: s.DB}))
 }
 
 // Read runs fn with each statement on its own on the pool: every read sees
 // committed state, two reads may see different moments. fn must not write.
 func (s *Store) Read(ctx context.Context, fn func(omnicart.Tx) error) error {
-	return fn(&txn{q: s.pool, db: s.DB})
+	return unavailable(fn(&txn{q: s.pool, db: s.DB}))
 }
 
 // querier runs statements: a transaction (pgx.Tx) or the pool.

@@ -29,6 +29,8 @@ type engine struct {
 	secret func(ctx context.Context, name string) ([]byte, error)
 	// stats reports the engine's writer figures for /metrics (nil: none).
 	stats func() httpapi.StoreStats
+	// pool reports the connection pool's figures for /metrics (nil: none).
+	pool func() httpapi.PoolStats
 	// keyPath is where the answer key lives unless configured.
 	keyPath string
 	close   func() error
@@ -149,6 +151,7 @@ func openPostgres(ctx context.Context, url string) (*engine, error) {
 		notify:    postgres.NewNotifyQueue(db),
 		panel:     postgres.NewPanel(db),
 		secret:    db.Secret,
+		pool:      func() httpapi.PoolStats { return httpapi.PoolStats(db.Stats()) },
 		keyPath:   "",
 		close:     db.Close,
 	}, nil

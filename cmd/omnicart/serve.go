@@ -111,6 +111,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	notifyDone := startNotify(recoverCtx, a, nfCfg, base)
 	metrics := httpapi.NewMetrics()
 	metrics.Store = a.db.stats
+	metrics.Pool = a.db.pool
 	metrics.Version = buildVersion(version, readBuildInfo())
 	srv := &http.Server{
 		Handler: (&httpapi.Server{Service: a.service, Log: a.log, PublicURL: base, Callbacks: callbacks, PublicOutbox: *publicOutbox || *demo,

@@ -141,6 +141,17 @@ func TestMetricsCountsRequests(t *testing.T) {
 		}
 	}
 
+	// The storage engine's figures: the SQLite writer's commits, or the
+	// PostgreSQL pool's connections.
+	if e2e.Postgres() {
+		if got["omnicart_db_pool_max_conns"] < 1 || got["omnicart_db_pool_acquires_total"] < 1 || got["omnicart_db_pool_open_conns"] < 1 {
+			t.Errorf("pool figures missing or zero: max %v, acquires %v, open %v",
+				got["omnicart_db_pool_max_conns"], got["omnicart_db_pool_acquires_total"], got["omnicart_db_pool_open_conns"])
+		}
+	} else if got["omnicart_db_commits_total"] < 1 {
+		t.Errorf("omnicart_db_commits_total = %v after an /init and a payment", got["omnicart_db_commits_total"])
+	}
+
 	// A second scrape sees the first one counted.
 	_, got = scrapeMetrics(t, srv.URL)
 	if k := reqSeries("/metrics", "GET", 200); got[k] != 1 {

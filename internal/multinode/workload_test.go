@@ -353,6 +353,11 @@ func (w *workload) lost(kind string, n *node, a *answer, err error) {
 		}
 	} else {
 		what = a.String()
+		if a.Status == http.StatusInternalServerError {
+			// A node that loses its database answers 503 with
+			// Retry-After (199004), never a 500.
+			w.fail("%s on %s answered 500 (an outage must be a 503): %s", kind, n.name, a)
+		}
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
