@@ -163,7 +163,10 @@ func rowOf(c *omnicart.Cart) cartRow {
 //	GET  /panel/carts/{cartId}/confirm?action= capture|cancel|refund (whole cart, &item= or &tag=),
 //	                                           amount&item=[&amount=&quantity=] (partial cancel/refund),
 //	                                           start|pause|stop&item= (the item's timer)
-//	POST /panel/carts/{cartId}/act             the same actions, confirmed
+//	POST /panel/carts/{cartId}/act             the same actions, confirmed: the form carries what
+//	                                           the confirmation showed (itemIds and total; an amount
+//	                                           change's from, fromQuantity, to), and the action is
+//	                                           done only if the cart still matches it
 
 // cartStamp formats a moment for the cart pages.
 func cartStamp(t time.Time) string {
@@ -808,8 +811,14 @@ type confirmData struct {
 	CartID, Action, Verb, Item, Tag string
 	Items                           []string
 	Amount                          string
+	// Total is Amount in minor units: the form posts it with the items
+	// (itemIds), and the action is done only if both are still so.
+	Total string
 	// Code and Message are a refusal's, as the Merchant API answers it.
 	Code, Message string
+	// Changed says why a confirmed action was not done: the cart changed
+	// since its confirmation page was shown (this page confirms again).
+	Changed string
 	// Amount changes: the form (AmountForm) or its confirmation.
 	AmountForm                 bool
 	Calculated                 bool
@@ -818,6 +827,10 @@ type confirmData struct {
 	FieldError                 string
 	NewAmount, NewQuantity     string
 	From, To, Effect           string
+	// FromMinor and FromQuantity are the item's current amount and
+	// quantity as confirmed, ToMinor the amount confirmed: the form posts
+	// them, and the change is done only if they still hold.
+	FromMinor, FromQuantity, ToMinor string
 	// Timer actions.
 	TimerState string
 	Warning    string
@@ -903,24 +916,30 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	if !ok {
 		return
 	}
-	item, tag := q.Get("item"), q.Get("tag")
+	item := q.Get("item")
+	if !a.money() && item == "" {
+		h.message(w, r, s, http.StatusBadRequest, "Choose an item", "A "+a.verb()+" applies to one item: choose it on the cart page.")
+		return
+	}
+	d, title := confirmFor(c, now, a, item, q.Get("tag"), q.Get("amount"), q.Get("quantity"), q.Has("amount"))
+	h.render(w, "confirm", http.StatusOK, page{Title: title, User: s.user, CSRF: s.csrf, Nav: "carts", Data: d})
+}
+
+// confirmFor is the confirmation page of action a on the cart as it is at
+// now (merchant time), and its title. A capture, cancel or refund covers
+// one item, the items carrying tag, or the whole cart; an amount change
+// shows its form until amount is typed (typed), then its preview.
+func confirmFor(c *omnicart.Cart, now time.Time, a cartAction, item, tag, amount, quantity string, typed bool) (confirmData, string) {
 	d := confirmData{CartID: c.ID, Action: string(a), Verb: a.verb(), Item: item, Tag: tag}
 	title := "Confirm " + a.verb()
-	if !a.money() {
+	if !a.money() || item != "" {
 		d.Tag = ""
-		if item == "" {
-			h.message(w, r, s, http.StatusBadRequest, "Choose an item", "A "+a.verb()+" applies to one item: choose it on the cart page.")
-			return
-		}
 	}
 	it := c.Item(item)
 	switch {
 	case a.money():
-		if item != "" {
-			d.Tag = ""
-		}
 		ids, sum := actionScope(c, omnicart.Action(a), item, d.Tag)
-		d.Items, d.Amount = ids, Money(c.Currency, sum)
+		d.Items, d.Amount, d.Total = ids, Money(c.Currency, sum), strconv.FormatInt(sum, 10)
 	case it == nil:
 		// Going on shows the API's answer (124005).
 		d.Warning = "The cart has no item " + item + "."
@@ -929,8 +948,8 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		d.Currency, d.Exponent = c.Currency, strconv.Itoa(exponentOf(c.Currency))
 		d.Calculated = it.Payment.Mode == omnicart.AmountCalculated
 		d.From = Money(c.Currency, it.Amounts().Current)
-		d.AmountInput, d.QuantityInput = q.Get("amount"), q.Get("quantity")
-		if !q.Has("amount") {
+		d.AmountInput, d.QuantityInput = amount, quantity
+		if !typed {
 			d.AmountForm = true
 			d.AmountInput = majorText(c.Currency, it.Payment.Amount)
 			if d.Calculated {
@@ -938,7 +957,7 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, s *signedIn) {
 			}
 			break
 		}
-		h.previewAmount(&d, c, it)
+		previewAmount(&d, c, it)
 	default:
 		if it.Timer == nil {
 			d.TimerState = "no timer"
@@ -954,13 +973,13 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, s *signedIn) {
 			d.Warning = "A stopped timer cannot be started again, and frees the customer to open another cart with this item."
 		}
 	}
-	h.render(w, "confirm", http.StatusOK, page{Title: title, User: s.user, CSRF: s.csrf, Nav: "carts", Data: d})
+	return d, title
 }
 
 // previewAmount checks the typed amount and quantity of an amount change
 // and states what the change will do, or sends the form back with the
 // field's error.
-func (h *Handler) previewAmount(d *confirmData, c *omnicart.Cart, it *omnicart.Item) {
+func previewAmount(d *confirmData, c *omnicart.Cart, it *omnicart.Item) {
 	exp := exponentOf(c.Currency)
 	minor, ok := parseMajor(d.AmountInput, exp)
 	if !ok || minor < 1 {
@@ -971,25 +990,30 @@ func (h *Handler) previewAmount(d *confirmData, c *omnicart.Cart, it *omnicart.I
 	snap := it.Payment
 	snap.Amount = minor
 	d.NewAmount = strconv.FormatInt(minor, 10)
-	if d.Calculated && d.QuantityInput != "" {
-		qty, err := omnicart.ParseDecimal(strings.TrimSpace(d.QuantityInput))
-		if err != nil || qty.Micros() < 10_000 {
-			d.AmountForm = true
-			d.FieldError = "Type the quantity as a number of at least 0.01 with at most 6 decimals."
-			return
+	if d.Calculated {
+		// The quantity is always posted (the one typed, or the item's
+		// own): the change is the one confirmed even if the quantity
+		// changes meanwhile.
+		d.FromQuantity = it.Payment.Quantity.String()
+		if d.QuantityInput != "" {
+			qty, err := omnicart.ParseDecimal(strings.TrimSpace(d.QuantityInput))
+			if err != nil || qty.Micros() < 10_000 {
+				d.AmountForm = true
+				d.FieldError = "Type the quantity as a number of at least 0.01 with at most 6 decimals."
+				return
+			}
+			snap.Quantity = qty
 		}
-		snap.Quantity = qty
-		if qty != it.Payment.Quantity {
-			d.NewQuantity = qty.String()
-		}
+		d.NewQuantity = snap.Quantity.String()
 	}
 	cur := it.Amounts().Current
+	d.FromMinor = strconv.FormatInt(cur, 10)
 	full, ok := snap.FullAmount()
 	if !ok {
 		d.Warning = "This pricing gives no valid amount; going on shows the API's answer."
 		return
 	}
-	d.To = Money(c.Currency, full)
+	d.To, d.ToMinor = Money(c.Currency, full), strconv.FormatInt(full, 10)
 	diff := cur - full
 	switch {
 	case full > cur:
@@ -1030,6 +1054,14 @@ func sequenceOf(c *omnicart.Cart) int64 {
 	return c.Sequence
 }
 
+// act does a confirmed action. A capture, cancel or refund acts on exactly
+// the items its confirmation page listed (the form's itemIds, passed to
+// the use case as its itemIds filter), and only if the action would now
+// cover exactly them for the total shown; an amount change is done only
+// if the item's amount (and quantity) are still those confirmed.
+// Otherwise nothing is done and a fresh confirmation is shown (409): an
+// action confirmed for some items never covers others that changed status
+// meanwhile.
 func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	if h.notAllowed(w, r, s) {
 		return
@@ -1044,7 +1076,16 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		h.message(w, r, s, http.StatusBadRequest, "Choose an item", "A "+a.verb()+" applies to one item: choose it on the cart page.")
 		return
 	}
-	before := h.peekCart(r, s.merchant.ID, cartID)
+	if !a.money() || item != "" {
+		tag = ""
+	}
+	// The cart as it is now (what was due on it fired first): the
+	// confirmed action is checked against it, and its event sequence
+	// tells which events the action produced.
+	before, now, ok := h.loadCart(w, r, s)
+	if !ok {
+		return
+	}
 	var (
 		ids    []string
 		scope  string
@@ -1071,24 +1112,61 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
 				sp.Add(omnicart.StageValues, omnicart.Problem{Code: omnicart.CodeInvalidFormat, Arg: "filterBox.tags"})
 			}
 		}
-		ids, err = h.Service.Act(r.Context(), s.merchant, omnicart.Action(a), cartID, f, sp)
-		detail = scope + ": items " + strings.Join(ids, ", ")
+		confirmed := uniqueStrings(r.PostForm["itemIds"])
+		cur, sum := actionScope(before, omnicart.Action(a), item, tag)
+		switch {
+		case len(confirmed) == 0 && len(cur) == 0:
+			// Confirmed with nothing to act on: the API's answer to the
+			// same request, found without acting (nothing matches).
+			err = dryRunAction(before, omnicart.Action(a), f, sp)
+			if err == nil {
+				h.reconfirm(w, r, s, before, now, a, item, tag, "", "", "The cart changed since the confirmation page was shown.")
+				return
+			}
+		case !sameStrings(confirmed, cur) || r.PostFormValue("total") != strconv.FormatInt(sum, 10):
+			why := "The cart changed since the confirmation page was shown: the " + a.verb() + " would now cover "
+			if len(cur) == 0 {
+				why += "no item"
+			} else {
+				why += strings.Join(cur, ", ") + " for " + Money(before.Currency, sum)
+			}
+			if len(confirmed) > 0 {
+				why += ", not the confirmed " + strings.Join(confirmed, ", ")
+			}
+			h.reconfirm(w, r, s, before, now, a, item, tag, "", "", why+".")
+			return
+		default:
+			// Exactly the confirmed items: a change between this check
+			// and the use case can only leave some of them out.
+			ids, err = h.Service.Act(r.Context(), s.merchant, omnicart.Action(a), cartID, omnicart.Filter{ItemIDs: confirmed}, omnicart.StagedProblems{})
+			detail = scope + ": items " + strings.Join(ids, ", ")
+			if err == nil && !sameStrings(ids, confirmed) {
+				detail += " (confirmed: " + strings.Join(confirmed, ", ") + ")"
+			}
+		}
 	case a == actAmount:
 		scope = "item " + item
-		spec, sp := amountSpec(item, r.PostFormValue("amount"), r.PostFormValue("quantity"))
+		amount, quantity := r.PostFormValue("amount"), r.PostFormValue("quantity")
+		if why := amountChanged(before, item, r.PostForm); why != "" {
+			typed := amount
+			if n, perr := omnicart.ParseAmount(amount); perr == nil {
+				typed = majorText(before.Currency, n)
+			}
+			h.reconfirm(w, r, s, before, now, a, item, "", typed, quantity, why)
+			return
+		}
+		spec, sp := amountSpec(item, amount, quantity)
 		var res *omnicart.ModifyResult
 		if res, err = h.Service.Modify(r.Context(), s.merchant, cartID, spec, sp); err == nil {
 			ids = []string{item}
-			detail = scope + ": amount " + r.PostFormValue("amount")
-			if q := r.PostFormValue("quantity"); q != "" {
-				detail += ", quantity " + q
+			detail = scope + ": amount " + amount
+			if quantity != "" {
+				detail += ", quantity " + quantity
 			}
-			if before != nil {
-				if it := before.Item(item); it != nil {
-					detail = scope + ": current amount " + Money(before.Currency, it.Amounts().Current) + " → "
-					if after := h.peekCart(r, s.merchant.ID, cartID); after != nil && after.Item(item) != nil {
-						detail += Money(after.Currency, after.Item(item).Amounts().Current)
-					}
+			if it := before.Item(item); it != nil {
+				detail = scope + ": current amount " + Money(before.Currency, it.Amounts().Current) + " → "
+				if after := h.peekCart(r, s.merchant.ID, cartID); after != nil && after.Item(item) != nil {
+					detail += Money(after.Currency, after.Item(item).Amounts().Current)
 				}
 			}
 			if len(res.ModifiedAmounts) == 0 {
@@ -1134,7 +1212,7 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		return
 	}
 	// The events the action produced, for the timeline's causes.
-	if after := h.peekCart(r, s.merchant.ID, cartID); before != nil && sequenceOf(after) > before.Sequence {
+	if after := h.peekCart(r, s.merchant.ID, cartID); sequenceOf(after) > before.Sequence {
 		detail += fmt.Sprintf(" (events %d–%d)", before.Sequence+1, after.Sequence)
 	}
 	h.record(r.Context(), r, s.merchant.ID, s.user.Email, audit, "cart "+cartID, detail)
@@ -1143,6 +1221,90 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		q.Set("info", string(info))
 	}
 	http.Redirect(w, r, Prefix+"carts/"+url.PathEscape(cartID)+"?"+q.Encode(), http.StatusSeeOther)
+}
+
+// reconfirm answers a confirmed action that was not done because the cart
+// changed since its confirmation page: the confirmation of the same
+// action as the cart is now, with why (409).
+func (h *Handler) reconfirm(w http.ResponseWriter, r *http.Request, s *signedIn, c *omnicart.Cart, now time.Time, a cartAction, item, tag, amount, quantity, why string) {
+	d, _ := confirmFor(c, now, a, item, tag, amount, quantity, a == actAmount)
+	d.Changed = why
+	h.render(w, "confirm", http.StatusConflict, page{Title: "Confirm again", User: s.user, CSRF: s.csrf, Nav: "carts", Data: d})
+}
+
+// amountChanged compares the item of an amount change with the amount
+// (from), quantity (fromQuantity) and result (to) its confirmation showed,
+// as the form posts them; it says what changed ("" when nothing did, or
+// when the cart has no such item: the API answers that).
+func amountChanged(c *omnicart.Cart, item string, form url.Values) string {
+	it := c.Item(item)
+	if it == nil {
+		return ""
+	}
+	cur := it.Amounts().Current
+	if form.Get("from") != strconv.FormatInt(cur, 10) {
+		return "The amount of " + item + " changed since the confirmation page was shown: it is now " + Money(c.Currency, cur) + "."
+	}
+	if it.Payment.Mode != omnicart.AmountCalculated {
+		return ""
+	}
+	if form.Get("fromQuantity") != it.Payment.Quantity.String() || form.Get("quantity") == "" {
+		return "The quantity of " + item + " changed since the confirmation page was shown: it is now " + it.Payment.Quantity.String() + "."
+	}
+	// The same unit amount and quantity give the confirmed amount unless
+	// the item's modifier changed.
+	snap := it.Payment
+	n, err1 := omnicart.ParseAmount(form.Get("amount"))
+	q, err2 := omnicart.ParseDecimal(form.Get("quantity"))
+	if err1 != nil || err2 != nil {
+		return "" // the API refuses the values
+	}
+	snap.Amount, snap.Quantity = n, q
+	if full, ok := snap.FullAmount(); ok && form.Get("to") != strconv.FormatInt(full, 10) {
+		return "The pricing of " + item + " changed since the confirmation page was shown: the change now gives " + Money(c.Currency, full) + "."
+	}
+	return ""
+}
+
+// dryRunAction is the refusal the use case answers to action a with
+// filter f and the staged problems sp, found on a copy of the cart
+// without acting; nil when the action would act on some item.
+func dryRunAction(c *omnicart.Cart, a omnicart.Action, f omnicart.Filter, sp omnicart.StagedProblems) error {
+	if sp.HasErrors() {
+		return &omnicart.Error{Problems: sp.Ordered()}
+	}
+	cc := c.Clone()
+	idx, err := cc.SelectForAction(f)
+	if err != nil {
+		return err
+	}
+	_, _, err = cc.BeginAction(a, idx, func() string { return "dry-run" })
+	return err
+}
+
+// uniqueStrings returns ss without empty and repeated values, in order.
+func uniqueStrings(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// sameStrings reports whether a and b hold the same values, in any order.
+func sameStrings(a, b []string) bool {
+	a, b = uniqueStrings(a), uniqueStrings(b)
+	if len(a) != len(b) {
+		return false
+	}
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			return false
+		}
+	}
+	return true
 }
 
 // amountSpec is the modify request of an amount change, with the problems

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +80,8 @@ func TestCartCaptureByTag(t *testing.T) {
 		`name="tag" value="rampart"`, "Confirm capture")
 	tp.wantNoBody(conf, "<li>naga</li>")
 
-	done := tp.post("/panel/carts/cart-tag-0001/act", url.Values{"action": {"capture"}, "tag": {"rampart"}})
+	tp.wantBody(conf, `name="itemIds" value="pegasus"`, `name="total" value="1000"`)
+	done := tp.submitConfirm(conf)
 	tp.wantStatus(done, http.StatusOK)
 	tp.wantBody(done, "Done: capture of pegasus.")
 	items := tp.cartItems("cart-tag-0001")
@@ -116,7 +118,8 @@ func TestCartModifyAmount(t *testing.T) {
 	tp.wantBody(conf, "from <strong>10.00 EUR</strong> to <strong>7.50 EUR</strong>", "2.50 EUR is released from the customer&#39;s hold",
 		`name="amount" value="750"`, "Confirm amount change")
 
-	done := tp.post("/panel/carts/cart-amount-01/act", url.Values{"action": {"amount"}, "item": {"pegasus"}, "amount": {"750"}})
+	tp.wantBody(conf, `name="from" value="1000"`, `name="to" value="750"`)
+	done := tp.submitConfirm(conf)
 	tp.wantStatus(done, http.StatusOK)
 	tp.wantBody(done, "Done: the current amount of pegasus is now 7.50 EUR.")
 	it := tp.cartItems("cart-amount-01")["pegasus"]
@@ -128,10 +131,10 @@ func TestCartModifyAmount(t *testing.T) {
 	}
 
 	// Captured, then partly refunded.
-	tp.wantStatus(tp.post("/panel/carts/cart-amount-01/act", url.Values{"action": {"capture"}, "item": {"pegasus"}}), http.StatusOK)
+	tp.wantStatus(tp.submitConfirm(tp.get("/panel/carts/cart-amount-01/confirm?action=capture&item=pegasus")), http.StatusOK)
 	conf = tp.get("/panel/carts/cart-amount-01/confirm?action=amount&item=pegasus&amount=5")
 	tp.wantBody(conf, "to <strong>5.00 EUR</strong>", "2.50 EUR is refunded to the customer")
-	tp.wantStatus(tp.post("/panel/carts/cart-amount-01/act", url.Values{"action": {"amount"}, "item": {"pegasus"}, "amount": {"500"}}), http.StatusOK)
+	tp.wantStatus(tp.submitConfirm(conf), http.StatusOK)
 	it = tp.cartItems("cart-amount-01")["pegasus"]
 	if it.Status != omnicart.StatusCompleted || it.Captured != 750 || it.Refunded != 250 || it.Amounts().Current != 500 {
 		t.Errorf("pegasus after partial refund: %+v", it)
@@ -140,11 +143,11 @@ func TestCartModifyAmount(t *testing.T) {
 	// A raise is what the API refuses: its code and message.
 	conf = tp.get("/panel/carts/cart-amount-01/confirm?action=amount&item=naga&amount=4")
 	tp.wantBody(conf, "more than the current amount")
-	ref := tp.post("/panel/carts/cart-amount-01/act", url.Values{"action": {"amount"}, "item": {"naga"}, "amount": {"400"}})
+	ref := tp.submitConfirm(conf)
 	tp.wantStatus(ref, http.StatusUnprocessableEntity)
 	tp.wantBody(ref, "The amount change was refused: <strong>124112</strong> Modified item amount exceeds previous state for item(s): [naga]")
 	// A value the API's decoder refuses, with its code.
-	ref = tp.post("/panel/carts/cart-amount-01/act", url.Values{"action": {"amount"}, "item": {"naga"}, "amount": {"2.5"}})
+	ref = tp.post("/panel/carts/cart-amount-01/act", url.Values{"action": {"amount"}, "item": {"naga"}, "amount": {"2.5"}, "from": {"300"}})
 	tp.wantBody(ref, "<strong>122002</strong> modifyAmount.amount has invalid format for item(s) [naga]")
 	if n := tp.cartItems("cart-amount-01")["naga"].Amounts().Current; n != 300 {
 		t.Errorf("naga is %d after refusals", n)
@@ -323,7 +326,7 @@ func TestCartTimelineCausesAndCallbacks(t *testing.T) {
 		Cart: omnicart.Level{Capture: &two, WindowSecs: cartI64(3600)}}))
 	// The Panel captures pegasus, the API cancels naga, the capture
 	// window ends lich's hold.
-	tp.wantStatus(tp.post("/panel/carts/cart-events-01/act", url.Values{"action": {"capture"}, "item": {"pegasus"}}), http.StatusOK)
+	tp.wantStatus(tp.submitConfirm(tp.get("/panel/carts/cart-events-01/confirm?action=capture&item=pegasus")), http.StatusOK)
 	if _, err := tp.service.Act(ctx, tp.merchant, omnicart.ActionCancel, "cart-events-01", omnicart.Filter{ItemIDs: []string{"naga"}}, omnicart.StagedProblems{}); err != nil {
 		t.Fatal(err)
 	}
@@ -349,5 +352,162 @@ func TestCartTimelineCausesAndCallbacks(t *testing.T) {
 		"Panel actions on this cart", "cart.capture</strong> by "+tp.user.Email)
 	if n := strings.Count(page.body, `data-delivery="pending"`); n != 5 {
 		t.Errorf("%d callbacks listed, want 5 (authorized, capture, cancel, warning, auto-cancel)", n)
+	}
+}
+
+var (
+	actForm     = regexp.MustCompile(`(?s)<form method="post" action="([^"]+/act)">(.*?)</form>`)
+	hiddenField = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+)
+
+// submitConfirm presses the confirm button of a confirmation page: it
+// posts the page's action form with its hidden fields, as a browser does.
+func (tp *testPanel) submitConfirm(conf testResponse) testResponse {
+	tp.t.Helper()
+	m := actForm.FindStringSubmatch(conf.body)
+	if m == nil {
+		tp.t.Fatalf("%s: no action form on the page\n%s", conf.url, conf.body)
+	}
+	form := url.Values{}
+	for _, f := range hiddenField.FindAllStringSubmatch(m[2], -1) {
+		if f[1] != "csrf" {
+			form.Add(f[1], html.UnescapeString(f[2]))
+		}
+	}
+	return tp.post(html.UnescapeString(m[1]), form)
+}
+
+// TestCartActOnlyConfirmedItems: a capture, cancel or refund acts on the
+// items its confirmation page listed, never on items that reached the
+// right status since; when the cart changed, nothing is done and a fresh
+// confirmation is shown.
+func TestCartActOnlyConfirmedItems(t *testing.T) {
+	tp := newTestPanel(t, omnicart.RoleOperator)
+	ctx := context.Background()
+	tp.pay(tp.initCartSpec(&omnicart.InitSpec{CartID: "cart-confirm-01", Items: []omnicart.ItemSpec{
+		{ID: "pegasus", Amount: 1000}, {ID: "naga", Amount: 550}}}))
+	if _, err := tp.service.Act(ctx, tp.merchant, omnicart.ActionCapture, "cart-confirm-01", omnicart.Filter{ItemIDs: []string{"pegasus"}}, omnicart.StagedProblems{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The reviewer's case: "Refund 10.00 EUR, items: pegasus"; the API
+	// then captures naga; the confirmed refund must not refund naga.
+	conf := tp.get("/panel/carts/cart-confirm-01/confirm?action=refund")
+	tp.wantBody(conf, "Refund <strong>10.00 EUR</strong>", "<li>pegasus</li>", `name="itemIds" value="pegasus"`)
+	tp.wantNoBody(conf, "<li>naga</li>")
+	if _, err := tp.service.Act(ctx, tp.merchant, omnicart.ActionCapture, "cart-confirm-01", omnicart.Filter{ItemIDs: []string{"naga"}}, omnicart.StagedProblems{}); err != nil {
+		t.Fatal(err)
+	}
+	again := tp.submitConfirm(conf)
+	tp.wantStatus(again, http.StatusConflict)
+	tp.wantBody(again, "The cart changed since the confirmation page was shown", "would now cover pegasus, naga for 15.50 EUR",
+		"not the confirmed pegasus", "Nothing was done", "Refund <strong>15.50 EUR</strong>", "<li>naga</li>", `name="itemIds" value="naga"`)
+	items := tp.cartItems("cart-confirm-01")
+	if items["pegasus"].Refunded != 0 || items["naga"].Refunded != 0 || items["naga"].Status != omnicart.StatusCompleted {
+		t.Fatalf("a refund was done on a changed cart: pegasus %+v, naga %+v", items["pegasus"], items["naga"])
+	}
+	// The fresh confirmation, confirmed, refunds what it lists.
+	done := tp.submitConfirm(again)
+	tp.wantStatus(done, http.StatusOK)
+	tp.wantBody(done, "Done: refund of pegasus, naga.")
+	items = tp.cartItems("cart-confirm-01")
+	if items["pegasus"].Refunded != 1000 || items["naga"].Refunded != 550 {
+		t.Errorf("after the refund: pegasus %+v, naga %+v", items["pegasus"], items["naga"])
+	}
+
+	// A confirmed item that left the status: nothing is done (no partial
+	// action either), the fresh confirmation shows what is left.
+	tp.pay(tp.initCartSpec(&omnicart.InitSpec{CartID: "cart-confirm-02", Items: []omnicart.ItemSpec{
+		{ID: "pegasus", Tag: "rampart", Amount: 1000}, {ID: "naga", Tag: "rampart", Amount: 550}}}))
+	conf = tp.get("/panel/carts/cart-confirm-02/confirm?action=cancel&tag=rampart")
+	tp.wantBody(conf, "Cancel <strong>15.50 EUR</strong>", "<li>pegasus</li>", "<li>naga</li>")
+	if _, err := tp.service.Act(ctx, tp.merchant, omnicart.ActionCapture, "cart-confirm-02", omnicart.Filter{ItemIDs: []string{"naga"}}, omnicart.StagedProblems{}); err != nil {
+		t.Fatal(err)
+	}
+	again = tp.submitConfirm(conf)
+	tp.wantStatus(again, http.StatusConflict)
+	tp.wantBody(again, "would now cover pegasus for 10.00 EUR", `name="tag" value="rampart"`)
+	if it := tp.cartItems("cart-confirm-02")["pegasus"]; it.Status != omnicart.StatusAuthorized {
+		t.Fatalf("pegasus is %s after a refused confirmation", it.Status)
+	}
+
+	// A form without the confirmed items (or with other ones) is never
+	// widened to the whole cart or the tag.
+	for _, form := range []url.Values{
+		{"action": {"cancel"}},
+		{"action": {"cancel"}, "tag": {"rampart"}},
+		{"action": {"cancel"}, "itemIds": {"naga"}, "total": {"550"}},
+	} {
+		tp.wantStatus(tp.post("/panel/carts/cart-confirm-02/act", form), http.StatusConflict)
+	}
+	if it := tp.cartItems("cart-confirm-02")["pegasus"]; it.Status != omnicart.StatusAuthorized {
+		t.Fatalf("pegasus is %s after unconfirmed forms", it.Status)
+	}
+	// The confirmed total is checked too.
+	tp.wantStatus(tp.post("/panel/carts/cart-confirm-02/act", url.Values{"action": {"cancel"}, "itemIds": {"pegasus"}, "total": {"999"}}), http.StatusConflict)
+	done = tp.submitConfirm(again)
+	tp.wantBody(done, "Done: cancel of pegasus.")
+	if e := tp.cartAudit("cart.cancel"); !strings.HasPrefix(e.Detail, "tag rampart: items pegasus (events") {
+		t.Errorf("audit %+v", e)
+	}
+}
+
+// TestCartAmountChangedSinceConfirm: an amount change is done only if the
+// item's amount is still the one its confirmation showed.
+func TestCartAmountChangedSinceConfirm(t *testing.T) {
+	tp := newTestPanel(t, omnicart.RoleOwner)
+	tp.pay(tp.initCartSpec(&omnicart.InitSpec{CartID: "cart-amount-02", Items: []omnicart.ItemSpec{{ID: "pegasus", Amount: 1000}}}))
+	conf := tp.get("/panel/carts/cart-amount-02/confirm?action=amount&item=pegasus&amount=7.50")
+	tp.wantBody(conf, "from <strong>10.00 EUR</strong> to <strong>7.50 EUR</strong>", `name="from" value="1000"`)
+	// The API lowers it meanwhile.
+	n := int64(900)
+	if _, err := tp.service.Modify(context.Background(), tp.merchant, "cart-amount-02",
+		&omnicart.ModifySpec{Items: []omnicart.ModifyItem{{ID: "pegasus", Amount: &omnicart.AmountChange{Amount: &n}}}}, omnicart.StagedProblems{}); err != nil {
+		t.Fatal(err)
+	}
+	again := tp.submitConfirm(conf)
+	tp.wantStatus(again, http.StatusConflict)
+	tp.wantBody(again, "The amount of pegasus changed since the confirmation page was shown: it is now 9.00 EUR.",
+		"from <strong>9.00 EUR</strong> to <strong>7.50 EUR</strong>", `name="from" value="900"`, "1.50 EUR is released")
+	if cur := tp.cartItems("cart-amount-02")["pegasus"].Amounts().Current; cur != 900 {
+		t.Fatalf("pegasus is %d after a refused confirmation", cur)
+	}
+	// A form without the confirmed amount is not done either.
+	tp.wantStatus(tp.post("/panel/carts/cart-amount-02/act", url.Values{"action": {"amount"}, "item": {"pegasus"}, "amount": {"500"}}), http.StatusConflict)
+	tp.wantStatus(tp.submitConfirm(again), http.StatusOK)
+	if cur := tp.cartItems("cart-amount-02")["pegasus"].Amounts().Current; cur != 750 {
+		t.Fatalf("pegasus is %d, want 750", cur)
+	}
+
+	// A calculated item: the quantity is always posted, with the one
+	// confirmed; a quantity changed meanwhile is not overwritten.
+	calc, two := omnicart.AmountCalculated, omnicart.DecimalFromMicros(2_000_000)
+	tp.pay(tp.initCartSpec(&omnicart.InitSpec{CartID: "cart-amount-03", Items: []omnicart.ItemSpec{
+		{ID: "naga", Amount: 300, Quantity: &two, Level: omnicart.Level{AmountMode: &calc}}}}))
+	conf = tp.get("/panel/carts/cart-amount-03/confirm?action=amount&item=naga&amount=2.50")
+	tp.wantBody(conf, "from <strong>6.00 EUR</strong> to <strong>5.00 EUR</strong>", `name="quantity" value="2"`, `name="fromQuantity" value="2"`, `name="to" value="500"`)
+	one := omnicart.DecimalFromMicros(1_000_000)
+	if _, err := tp.service.Modify(context.Background(), tp.merchant, "cart-amount-03",
+		&omnicart.ModifySpec{Items: []omnicart.ModifyItem{{ID: "naga", Amount: &omnicart.AmountChange{Quantity: &one}}}}, omnicart.StagedProblems{}); err != nil {
+		t.Fatal(err)
+	}
+	again = tp.submitConfirm(conf)
+	tp.wantStatus(again, http.StatusConflict)
+	tp.wantBody(again, "The amount of naga changed since the confirmation page was shown: it is now 3.00 EUR.")
+	if it := tp.cartItems("cart-amount-03")["naga"]; it.Amounts().Current != 300 || it.Payment.Quantity != one {
+		t.Fatalf("naga after a refused confirmation: %+v", it)
+	}
+	// The confirmed quantity is checked even when the amount is the same.
+	form := url.Values{"action": {"amount"}, "item": {"naga"}, "amount": {"250"}, "quantity": {"1"}, "from": {"300"}, "fromQuantity": {"2"}, "to": {"250"}}
+	tp.wantBody(tp.post("/panel/carts/cart-amount-03/act", form), "The quantity of naga changed since the confirmation page was shown: it is now 1.")
+	form.Set("fromQuantity", "1")
+	form.Del("quantity")
+	tp.wantStatus(tp.post("/panel/carts/cart-amount-03/act", form), http.StatusConflict)
+	// The fresh confirmation states the confirmed values against the
+	// item as it is now (2.50 × 2 is now a raise).
+	tp.wantBody(again, "from <strong>3.00 EUR</strong> to <strong>5.00 EUR</strong>", "more than the current amount")
+	tp.wantStatus(tp.submitConfirm(tp.get("/panel/carts/cart-amount-03/confirm?action=amount&item=naga&amount=2.50&quantity=1")), http.StatusOK)
+	if it := tp.cartItems("cart-amount-03")["naga"]; it.Amounts().Current != 250 || it.Payment.Quantity != one {
+		t.Fatalf("naga after the change: %+v", it)
 	}
 }
