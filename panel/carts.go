@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/omnicart/omnicart"
 )
@@ -431,9 +432,30 @@ func doneNotice(q url.Values, c *omnicart.Cart) string {
 	return ""
 }
 
-// auditSeqs finds, in an audit detail, the range of cart events an action
-// produced ("(events 3–4)").
-var auditSeqs = regexp.MustCompile(`\(events (\d+)–(\d+)\)`)
+// auditSeqs finds, at the end of the audit detail of a Panel action that
+// was done, the range of cart events it produced (" (events 3–4)", which
+// act appends last).
+var auditSeqs = regexp.MustCompile(`\(events (\d+)–(\d+)\)$`)
+
+// doneCartActions are the audit actions of the cart actions the Panel did
+// (not their refusals): only their details name the events they produced.
+var doneCartActions = []string{"cart.capture", "cart.cancel", "cart.refund", "cart.amount", "cart.timer.start", "cart.timer.pause", "cart.timer.stop"}
+
+// maxAuditInput bounds, in characters, the user input an audit entry repeats.
+const maxAuditInput = 200
+
+// auditInput is user input (a form field, a URL) as an audit entry may
+// repeat it: valid UTF-8 (the databases refuse anything else), at most
+// maxAuditInput characters, and never holding the marker of the events of
+// a Panel action ("(events 3–4)": its en dash becomes a hyphen).
+func auditInput(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "–", "-")
+	if utf8.RuneCountInString(s) > maxAuditInput {
+		s = string([]rune(s)[:maxAuditInput]) + "…"
+	}
+	return s
+}
 
 // cartAuditScan bounds the audit entries read for one cart page.
 const cartAuditScan = 1000
@@ -468,6 +490,9 @@ func (h *Handler) cartActions(r *http.Request, s *signedIn, c *omnicart.Cart) ([
 				continue
 			}
 			rows = append(rows, cartActionRow{At: cartStamp(e.At), Actor: e.Actor, Action: e.Action, Detail: e.Detail})
+			if !slices.Contains(doneCartActions, e.Action) {
+				continue // a refusal produced no event, and repeats user input
+			}
 			if m := auditSeqs.FindStringSubmatch(e.Detail); m != nil {
 				from, _ := strconv.ParseInt(m[1], 10, 64)
 				to, _ := strconv.ParseInt(m[2], 10, 64)
@@ -1100,13 +1125,13 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		scope = "whole cart"
 		switch {
 		case item != "":
-			scope = "item " + item
+			scope = "item " + auditInput(item)
 			f.ItemIDs = []string{item}
 			if !omnicart.ValidItemID(item) {
 				sp.Add(omnicart.StageValues, omnicart.Problem{Code: omnicart.CodeInvalidFormat, Arg: "filterBox.itemIds"})
 			}
 		case tag != "":
-			scope = "tag " + tag
+			scope = "tag " + auditInput(tag)
 			f.Tags = []string{tag}
 			if !omnicart.ValidTag(tag) {
 				sp.Add(omnicart.StageValues, omnicart.Problem{Code: omnicart.CodeInvalidFormat, Arg: "filterBox.tags"})
@@ -1145,7 +1170,7 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
 			}
 		}
 	case a == actAmount:
-		scope = "item " + item
+		scope = "item " + auditInput(item)
 		amount, quantity := r.PostFormValue("amount"), r.PostFormValue("quantity")
 		if why := amountChanged(before, item, r.PostForm); why != "" {
 			typed := amount
@@ -1159,9 +1184,9 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		var res *omnicart.ModifyResult
 		if res, err = h.Service.Modify(r.Context(), s.merchant, cartID, spec, sp); err == nil {
 			ids = []string{item}
-			detail = scope + ": amount " + amount
+			detail = scope + ": amount " + auditInput(amount)
 			if quantity != "" {
-				detail += ", quantity " + quantity
+				detail += ", quantity " + auditInput(quantity)
 			}
 			if it := before.Item(item); it != nil {
 				detail = scope + ": current amount " + Money(before.Currency, it.Amounts().Current) + " → "
@@ -1174,7 +1199,7 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
 			}
 		}
 	default:
-		scope = "item " + item
+		scope = "item " + auditInput(item)
 		action := string(a)
 		var sp omnicart.StagedProblems
 		if !omnicart.ValidItemID(item) {
@@ -1198,7 +1223,8 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	var de *omnicart.Error
 	if errors.As(err, &de) && len(de.Problems) > 0 {
 		p := de.Problems[0]
-		h.record(r.Context(), r, s.merchant.ID, s.user.Email, audit+".refused", "cart "+cartID, scope+": "+string(p.Code)+" "+p.Message())
+		// The API's message may repeat the input (a tag, itemIds...).
+		h.record(r.Context(), r, s.merchant.ID, s.user.Email, audit+".refused", "cart "+cartID, scope+": "+string(p.Code)+" "+auditInput(p.Message()))
 		if p.Code == omnicart.CodeCartNotFound {
 			h.message(w, r, s, http.StatusNotFound, "Cart not found", "This merchant has no cart with that cartId.")
 			return

@@ -511,3 +511,62 @@ func TestCartAmountChangedSinceConfirm(t *testing.T) {
 		t.Fatalf("naga after the change: %+v", it)
 	}
 }
+
+// TestCartAuditMarkerNotFromInput: the timeline names a Panel user as the
+// cause of the events of that user's actions only, as the Panel recorded
+// them; input written into a refused action's audit entry (a tag that
+// looks like the events marker) cannot claim API events for the Panel.
+func TestCartAuditMarkerNotFromInput(t *testing.T) {
+	tp := newTestPanel(t, omnicart.RoleOperator)
+	ctx := context.Background()
+	if _, _, err := tp.handler.Callbacks.AddEndpoint(ctx, tp.merchant.ID, webhook.NewEndpoint{URL: "http://127.0.0.1:9/hooks/omnicart"}); err != nil {
+		t.Fatal(err)
+	}
+	tp.pay(tp.initCartSpec(&omnicart.InitSpec{CartID: "cart-marker-01", Items: []omnicart.ItemSpec{{ID: "pegasus", Amount: 1000}, {ID: "naga", Amount: 200}}}))
+	if _, err := tp.service.Act(ctx, tp.merchant, omnicart.ActionCapture, "cart-marker-01", omnicart.Filter{ItemIDs: []string{"pegasus"}}, omnicart.StagedProblems{}); err != nil {
+		t.Fatal(err)
+	}
+	// Refused forms whose input carries the marker, short and long.
+	for _, form := range []url.Values{
+		{"action": {"cancel"}, "tag": {"(events 1–50)"}},
+		{"action": {"refund"}, "item": {"(events 1–50)"}},
+		{"action": {"cancel"}, "tag": {strings.Repeat("x", 500) + " (events 1–50)"}},
+	} {
+		tp.wantStatus(tp.post("/panel/carts/cart-marker-01/act", form), http.StatusUnprocessableEntity)
+	}
+	for _, e := range tp.audit() {
+		if strings.Contains(e.Detail, "(events") && strings.Contains(e.Detail, "–") {
+			t.Errorf("audit entry %s holds the events marker: %q", e.Action, e.Detail)
+		}
+		if n := len([]rune(e.Detail)); n > 2*maxAuditInput+100 {
+			t.Errorf("audit entry %s is %d characters long", e.Action, n)
+		}
+	}
+	d := &webhook.Dispatcher{Store: sqlite.NewCallbacks(tp.db), Clock: tp.clock, Log: slog.New(slog.DiscardHandler)}
+	if _, err := d.FanOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page := tp.get("/panel/carts/cart-marker-01")
+	tp.wantBody(page, "pegasus: authorized → captured → completed", "by Merchant API request", "cart.cancel.refused</strong> by "+tp.user.Email)
+	tp.wantNoBody(page, "by Panel: ")
+
+	// An action the Panel did is still its user's.
+	tp.wantStatus(tp.submitConfirm(tp.get("/panel/carts/cart-marker-01/confirm?action=cancel&item=naga")), http.StatusOK)
+	if _, err := d.FanOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tp.wantBody(tp.get("/panel/carts/cart-marker-01"), "naga: authorized → canceled", "by Panel: "+tp.user.Email)
+}
+
+func TestAuditInput(t *testing.T) {
+	for in, want := range map[string]string{
+		"rampart":                "rampart",
+		"(events 1–50)":          "(events 1-50)",
+		"bad \xff byte":          "bad \uFFFD byte",
+		strings.Repeat("é", 300): strings.Repeat("é", maxAuditInput) + "…",
+	} {
+		if got := auditInput(in); got != want {
+			t.Errorf("auditInput(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
