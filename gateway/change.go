@@ -209,20 +209,23 @@ func (u *unit) local(m *omnicart.Merchant) (omnicart.Provider, error) {
 // refusal. It then fires whatever is due on the cart, so that a request
 // never acts on a state its deadlines have already changed.
 func (u *unit) openCart(ctx context.Context, merchantID, cartID string, sp omnicart.StagedProblems) (*omnicart.Merchant, *omnicart.Cart, time.Time, error) {
-	m, err := u.tx.Merchant(ctx, merchantID)
-	if err != nil {
-		return nil, nil, time.Time{}, err
-	}
-	now := m.Now(u.s.Now())
+	// The cart first: an engine may read its merchant with it (the
+	// merchant is locked before the cart either way).
 	var c *omnicart.Cart
+	var err error
 	if cartID != "" {
-		c, err = u.tx.LockCart(ctx, m.ID, cartID)
+		c, err = u.tx.LockCart(ctx, merchantID, cartID)
 		if errors.Is(err, omnicart.ErrNotFound) {
 			sp.Add(omnicart.StageExists, omnicart.Problem{Code: omnicart.CodeCartNotFound})
 		} else if err != nil {
 			return nil, nil, time.Time{}, err
 		}
 	}
+	m, err := u.tx.Merchant(ctx, merchantID)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	now := m.Now(u.s.Now())
 	if sp.HasErrors() {
 		return nil, nil, time.Time{}, problemsError(sp)
 	}

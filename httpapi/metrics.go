@@ -287,6 +287,7 @@ type PoolStats struct {
 	AcquireCount, EmptyAcquireCount                int64
 	AcquireWait                                    time.Duration
 	NewConns                                       int64
+	RoundTrips                                     int64
 }
 
 func writePoolStats(w *countingWriter, header func(name, typ, help string), st PoolStats) {
@@ -306,4 +307,5 @@ func writePoolStats(w *countingWriter, header func(name, typ, help string), st P
 	counter("omnicart_db_pool_waits_total", "Connection requests that found none idle and waited.", strconv.FormatInt(st.EmptyAcquireCount, 10))
 	counter("omnicart_db_pool_wait_seconds_total", "Time spent waiting for a connection.", formatFloat(st.AcquireWait.Seconds()))
 	counter("omnicart_db_pool_new_conns_total", "Database connections opened since the start.", strconv.FormatInt(st.NewConns, 10))
+	counter("omnicart_db_round_trips_total", "Statements and batches sent to the database, each one round trip.", strconv.FormatInt(st.RoundTrips, 10))
 }

@@ -18,6 +18,7 @@ func (t *txn) UpdateMerchant(ctx context.Context, m *omnicart.Merchant) error {
 	if err != nil {
 		return err
 	}
+	t.merchantLocked = nil
 	tag, err := t.q.Exec(ctx, `UPDATE merchants SET name = $2, doc = $3 WHERE id = $1`, m.ID, m.Name, string(doc))
 	if err != nil {
 		return wrap("update merchant", err)

@@ -108,7 +108,7 @@ func (s *Callbacks) CreateEndpoint(ctx context.Context, e *omnicart.CallbackEndp
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE EXISTS (SELECT 1 FROM merchants WHERE id = $2)`,
 		e.ID, e.MerchantID, e.URL, eventTypes(e.Events), e.Enabled, e.DisabledReason, e.Secret,
 		strOrNil(e.PreviousSecret), msOrNil(e.PreviousExpiresAt), msOrNil(e.FailingSince), ms(e.CreatedAt), ms(e.UpdatedAt))
-	if hasCode(err, "23503") { // the merchant went meanwhile
+	if ownCode(err, "23503") { // the merchant went meanwhile
 		return omnicart.ErrNotFound
 	}
 	if err != nil {

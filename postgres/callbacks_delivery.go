@@ -91,7 +91,7 @@ func (s *Callbacks) Claim(ctx context.Context, r omnicart.CallbackClaimRequest) 
 		var id string
 		err := s.db.pool.QueryRow(ctx, leaseSQL, e.ID, r.Owner, ms(r.Until), nowMs).Scan(&id)
 		switch {
-		case errors.Is(err, pgx.ErrNoRows) || hasCode(err, "23503"):
+		case errors.Is(err, pgx.ErrNoRows) || ownCode(err, "23503"):
 			continue // another owner serves the endpoint, or it is gone
 		case err != nil:
 			return nil, wrap("lease endpoint", err)

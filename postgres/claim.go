@@ -36,10 +36,12 @@ func (t *txn) Savepoint(ctx context.Context, fn func() error) error {
 	if _, err := t.tx.Exec(c, "SAVEPOINT part"); err != nil {
 		return fmt.Errorf("postgres: savepoint: %w", err)
 	}
-	// The ledger's pending balance changes roll back with the savepoint.
+	// The ledger's pending balance changes, and the writes not sent yet,
+	// roll back with the savepoint.
 	pending := t.deltas.snapshot()
-	if err := fn(); err != nil {
+	undo := func(err error) error {
 		t.deltas.restore(pending)
+		t.tx.drop()
 		if _, rerr := t.tx.Exec(c, "ROLLBACK TO SAVEPOINT part"); rerr != nil {
 			return fmt.Errorf("%w (rolling back to the savepoint: %v)", err, rerr)
 		}
@@ -48,8 +50,13 @@ func (t *txn) Savepoint(ctx context.Context, fn func() error) error {
 		}
 		return err
 	}
+	if err := fn(); err != nil {
+		return undo(err)
+	}
+	// The deferred writes of fn go with the RELEASE: one of them failing
+	// fails fn's part only, as if fn had returned its error.
 	if _, err := t.tx.Exec(c, "RELEASE SAVEPOINT part"); err != nil {
-		return fmt.Errorf("postgres: release savepoint: %w", err)
+		return undo(fmt.Errorf("postgres: release savepoint: %w", err))
 	}
 	return nil
 }

@@ -35,6 +35,8 @@ type DB struct {
 	// merchants caches decoded merchant documents by id (see
 	// decodeMerchant).
 	merchants sync.Map
+
+	trips *roundTrips
 }
 
 // defaultMaxConns is the pool size when the URL sets none
@@ -66,11 +68,15 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			cfg.ConnConfig.RuntimeParams[name] = v
 		}
 	}
+	trips := &roundTrips{}
+	if cfg.ConnConfig.Tracer == nil {
+		cfg.ConnConfig.Tracer = trips
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	d := &DB{pool: pool}
+	d := &DB{pool: pool, trips: trips}
 	if err := d.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -119,6 +125,8 @@ type PoolStats struct {
 	EmptyAcquireCount int64
 	AcquireWait       time.Duration
 	NewConns          int64 // connections opened since the start
+	// RoundTrips counts statements and batches sent (see roundTrips).
+	RoundTrips int64
 }
 
 // Stats returns the pool's figures.
@@ -126,7 +134,7 @@ func (d *DB) Stats() PoolStats {
 	s := d.pool.Stat()
 	return PoolStats{MaxConns: s.MaxConns(), TotalConns: s.TotalConns(), AcquiredConns: s.AcquiredConns(),
 		IdleConns: s.IdleConns(), AcquireCount: s.AcquireCount(), EmptyAcquireCount: s.EmptyAcquireCount(),
-		AcquireWait: s.EmptyAcquireWaitTime(), NewConns: s.NewConnsCount()}
+		AcquireWait: s.EmptyAcquireWaitTime(), NewConns: s.NewConnsCount(), RoundTrips: d.trips.n.Load()}
 }
 
 // migrationLock is the key of the session-level advisory lock that
@@ -230,8 +238,16 @@ func (d *DB) secret(ctx context.Context, name string) ([]byte, error) {
 	return v, err
 }
 
-// isUnique reports whether err is a unique violation (SQLSTATE 23505).
-func isUnique(err error) bool { return hasCode(err, "23505") }
+// isUnique reports whether err is a unique violation (SQLSTATE 23505) of
+// the statement that returned it.
+func isUnique(err error) bool { return ownCode(err, "23505") }
+
+// ownCode is hasCode for an error that the statement returning it caused,
+// not a write deferred in front of it (see pipeTx).
+func ownCode(err error, codes ...string) bool {
+	var d *deferredFailure
+	return !errors.As(err, &d) && hasCode(err, codes...)
+}
 
 // hasCode reports whether err is a server error with one of codes.
 func hasCode(err error, codes ...string) bool {
@@ -280,15 +296,19 @@ func unavailable(err error) error {
 	var ne net.Error
 	switch {
 	case errors.As(err, &pe):
-		if !strings.HasPrefix(pe.Code, "08") && !hasCode(err, "57P01", "57P02", "57P03", "53300") {
+		// Connection exceptions; the server shutting down, starting, out
+		// of connections, memory or disk; a primary turned read-only by a
+		// failover. Not a refused login or a missing database (a
+		// configuration error, which waiting does not cure).
+		if !strings.HasPrefix(pe.Code, "08") && !hasCode(err, "57P01", "57P02", "57P03", "53300", "53100", "53200", "25006") {
 			return err
 		}
 	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, net.ErrClosed), pgconn.SafeToRetry(err):
+		errors.Is(err, net.ErrClosed):
 	default:
-		// A connection the server closed under a statement ("conn
-		// closed", "unexpected EOF") surfaces as a plain error.
-		if msg := err.Error(); !strings.Contains(msg, "conn closed") && !strings.Contains(msg, "connection reset") {
+		// A connection the server closed under a statement, and a pool
+		// closed while the node shuts down, surface as plain errors.
+		if msg := err.Error(); !strings.HasSuffix(msg, "conn closed") && !strings.HasSuffix(msg, "closed pool") {
 			return err
 		}
 	}

@@ -182,7 +182,7 @@ func (d *deltas) apply(ctx context.Context, q querier) error {
 // balanceError marks the CHECK violation of a balance gone negative as
 // errBalanceRace.
 func balanceError(err error) error {
-	if hasCode(err, "23514") {
+	if ownCode(err, "23514") {
 		return fmt.Errorf("%w: %w", errBalanceRace, err)
 	}
 	return err

@@ -46,7 +46,7 @@ func (p *Panel) CreateUser(ctx context.Context, u *omnicart.User) error {
 	switch {
 	case isUnique(err):
 		return fmt.Errorf("panel user %s: %w", u.Email, omnicart.ErrConflict)
-	case hasCode(err, "23503"):
+	case ownCode(err, "23503"):
 		return fmt.Errorf("merchant %s: %w", u.MerchantID, omnicart.ErrNotFound)
 	}
 	return wrap("create panel user", err)
@@ -116,7 +116,7 @@ func (p *Panel) ClearFailedSignIns(ctx context.Context, email string) error {
 func (p *Panel) CreateSession(ctx context.Context, s *omnicart.Session) error {
 	_, err := p.db.pool.Exec(ctx, `INSERT INTO panel_sessions(hash, user_id, created_at, last_seen_at, remote_addr) VALUES ($1, $2, $3, $4, $5)`,
 		s.Hash, s.UserID, ms(s.CreatedAt), ms(s.LastSeenAt), s.RemoteAddr)
-	if hasCode(err, "23503") {
+	if ownCode(err, "23503") {
 		return fmt.Errorf("panel user %s: %w", s.UserID, omnicart.ErrNotFound)
 	}
 	return wrap("create session", err)

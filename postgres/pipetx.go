@@ -3,21 +3,32 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// pipeTx is a transaction on one pooled connection that saves two round
-// trips: its BEGIN is sent with its first statement, in one batch, and its
-// COMMIT with its last writes (see commit). A batch runs its statements in
-// order and stops at the first error, so a BEGIN that fails runs nothing
-// after it, and a COMMIT after a failed statement never runs.
+// pipeTx is a transaction on one pooled connection that spends as few
+// round trips as it can: its BEGIN, and the writes whose results nobody
+// reads (later), wait in front and are sent in one batch with the next
+// statement that must run now; its COMMIT is sent with its last writes
+// (see commit). A batch runs its statements in order and stops at the first
+// error, so nothing after a failed statement runs, and a COMMIT after a
+// failed statement never runs: a deferred write that fails fails the
+// statement it travelled with, and the transaction with it.
 type pipeTx struct {
 	conn *pgxpool.Conn
-	// begin is the BEGIN statement while it is not sent yet.
-	begin string
+	// front are the statements waiting to be sent: the BEGIN until the
+	// first statement, then deferred writes.
+	front []*pgx.QueuedQuery
+	// begun is set once the server answered the BEGIN.
+	begun bool
+	// broken is the error of a BEGIN that did not run: every later
+	// statement returns it (run outside a transaction, it would commit on
+	// its own).
+	broken error
 }
 
 var _ querier = (*pipeTx)(nil)
@@ -29,24 +40,30 @@ func beginPipe(ctx context.Context, pool *pgxpool.Pool, begin string) (*pipeTx, 
 	if err != nil {
 		return nil, err
 	}
-	return &pipeTx{conn: conn, begin: begin}, nil
+	return &pipeTx{conn: conn, front: []*pgx.QueuedQuery{{SQL: begin}}}, nil
 }
 
-// withBegin returns b with the pending BEGIN in front (and forgets it),
-// and whether it put one there.
-func (x *pipeTx) withBegin(b *pgx.Batch) (*pgx.Batch, bool) {
-	if x.begin == "" {
-		return b, false
+// later queues a write whose result (other than its error) nobody reads,
+// to be sent with the next statement.
+func (x *pipeTx) later(sql string, args ...any) {
+	x.front = append(x.front, &pgx.QueuedQuery{SQL: sql, Arguments: args})
+}
+
+// drop forgets the deferred writes not sent yet (a savepoint rolling back
+// takes them back anyway). The BEGIN stays.
+func (x *pipeTx) drop() {
+	if !x.begun && len(x.front) > 0 {
+		x.front = x.front[:1]
+		return
 	}
-	nb := &pgx.Batch{}
-	nb.Queue(x.begin)
-	nb.QueuedQueries = append(nb.QueuedQueries, b.QueuedQueries...)
-	x.begin = ""
-	return nb, true
+	x.front = nil
 }
 
 func (x *pipeTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if x.begin == "" {
+	if x.broken != nil {
+		return pgconn.CommandTag{}, x.broken
+	}
+	if len(x.front) == 0 {
 		return x.conn.Exec(ctx, sql, args...)
 	}
 	b := &pgx.Batch{}
@@ -58,9 +75,11 @@ func (x *pipeTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 	}
 	return tag, err
 }
-
 func (x *pipeTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if x.begin == "" {
+	if x.broken != nil {
+		return nil, x.broken
+	}
+	if len(x.front) == 0 {
 		return x.conn.Query(ctx, sql, args...)
 	}
 	b := &pgx.Batch{}
@@ -75,23 +94,71 @@ func (x *pipeTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 }
 
 func (x *pipeTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if x.begin == "" {
+	if x.broken != nil {
+		return &batchRow{err: x.broken}
+	}
+	if len(x.front) == 0 {
 		return x.conn.QueryRow(ctx, sql, args...)
 	}
 	rows, err := x.Query(ctx, sql, args...)
 	return &batchRow{rows: rows, err: err}
 }
 
+// SendBatch sends b, after the statements waiting in front; the results
+// returned are b's. An error of a statement in front is the error of b's
+// every result.
 func (x *pipeTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	nb, begun := x.withBegin(b)
+	if x.broken != nil {
+		return pgx.FailedBatchResults(b, x.broken)
+	}
+	if len(x.front) == 0 {
+		return x.conn.SendBatch(ctx, b)
+	}
+	front := x.front
+	x.front = nil
+	nb := &pgx.Batch{QueuedQueries: append(front, b.QueuedQueries...)}
 	br := x.conn.SendBatch(ctx, nb)
-	if begun {
-		if _, err := br.Exec(); err != nil {
+	for i, q := range front {
+		_, err := br.Exec()
+		if i == 0 && !x.begun {
+			if err != nil {
+				// The BEGIN did not run (refused, or never sent: a
+				// statement that could not be prepared or encoded, a
+				// context already done): nothing may run after it.
+				_ = br.Close()
+				x.broken = fmt.Errorf("postgres: begin: %w", err)
+				return pgx.FailedBatchResults(b, x.broken)
+			}
+			x.begun = true
+		}
+		if err != nil {
 			_ = br.Close()
-			return pgx.FailedBatchResults(nb, fmt.Errorf("postgres: begin: %w", err))
+			return pgx.FailedBatchResults(b, &deferredFailure{what: statementName(q.SQL), err: err})
 		}
 	}
 	return br
+}
+
+// deferredFailure is the error of a statement that waited in front of
+// another (a BEGIN, a deferred write), returned as that other statement's
+// error. It unwraps to the server's error, so that deadlocks are retried
+// and outages reported as such, but ownCode does not take it for the
+// error of the statement it travelled with (a unique violation of a
+// deferred write is no conflict of that statement).
+type deferredFailure struct {
+	what string
+	err  error
+}
+
+func (d *deferredFailure) Error() string { return "postgres: " + d.what + ": " + d.err.Error() }
+func (d *deferredFailure) Unwrap() error { return d.err }
+
+// statementName names a statement in an error: its first words.
+func statementName(sql string) string {
+	if f := strings.Fields(sql); len(f) > 0 {
+		return strings.Join(f[:min(len(f), 3)], " ")
+	}
+	return "statement"
 }
 
 // commit sends the statements of last (which return no rows; nil for
@@ -102,7 +169,10 @@ func (x *pipeTx) commit(ctx context.Context, last *pgx.Batch) error {
 	if last == nil {
 		last = &pgx.Batch{}
 	}
-	if x.begin != "" && last.Len() == 0 {
+	if x.broken != nil {
+		return x.broken
+	}
+	if !x.begun && len(x.front) <= 1 && last.Len() == 0 {
 		return nil // nothing was run: nothing to commit
 	}
 	n := last.Len()
@@ -132,7 +202,7 @@ func (x *pipeTx) commit(ctx context.Context, last *pgx.Batch) error {
 // began) and gives the connection back; a connection left in a
 // transaction or broken is closed by the pool instead.
 func (x *pipeTx) release(ctx context.Context, committed bool) {
-	if !committed && x.begin == "" && x.conn.Conn().PgConn().TxStatus() != 'I' {
+	if !committed && x.begun && x.conn.Conn().PgConn().TxStatus() != 'I' {
 		_, _ = x.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 	}
 	x.conn.Release()
@@ -143,6 +213,17 @@ type batchRows struct {
 	pgx.Rows
 	br  pgx.BatchResults
 	err error
+}
+
+// Next closes the batch after the last row, so that Err reports an error
+// of the batch's end before a deferred Close (pgx.CollectRows reads Err
+// first).
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
 }
 
 func (r *batchRows) Close() {

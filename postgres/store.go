@@ -154,6 +154,10 @@ type txn struct {
 	// merchantRead is the merchant row read with an API key, which a
 	// Read or a View answers Merchant with.
 	merchantRead *merchantRow
+	// merchantLocked is the merchant row a write transaction read FOR
+	// SHARE with a cart it locked, which answers Merchant until the
+	// transaction changes a merchant.
+	merchantLocked *merchantRow
 }
 
 type cartRow struct {
@@ -195,6 +199,8 @@ func (t *txn) Merchant(ctx context.Context, id string) (*omnicart.Merchant, erro
 	var doc string
 	var offset int64
 	if r := t.merchantRead; r != nil && r.id == id && !t.write {
+		doc, offset = r.doc, r.offset
+	} else if r := t.merchantLocked; r != nil && r.id == id && t.write {
 		doc, offset = r.doc, r.offset
 	} else {
 		err := t.q.QueryRow(ctx, q, id).Scan(&doc, &offset)
@@ -418,17 +424,25 @@ func (t *txn) CartExists(ctx context.Context, merchantID, cartID string) (bool, 
 // found first, in an InitPlan): every path that waits takes the merchant
 // first (see Store).
 const (
-	cartByID     = `SELECT doc FROM carts WHERE merchant_id = $1 AND cart_id = $2`
-	cartByToken  = `SELECT doc FROM carts WHERE token_hash = $1`
-	lockCartByID = `WITH m AS (SELECT id FROM merchants WHERE id = $1 FOR SHARE)
-		SELECT doc FROM carts WHERE merchant_id = (SELECT id FROM m) AND cart_id = $2 FOR UPDATE`
-	lockCartByToken = `WITH m AS (SELECT id FROM merchants WHERE id = (SELECT merchant_id FROM carts WHERE token_hash = $1) FOR SHARE)
-		SELECT doc FROM carts WHERE token_hash = $1 AND merchant_id = (SELECT id FROM m) FOR UPDATE`
+	cartByID    = `SELECT doc FROM carts WHERE merchant_id = $1 AND cart_id = $2`
+	cartByToken = `SELECT doc FROM carts WHERE token_hash = $1`
+	// The locking reads return the merchant's row too (locked FOR SHARE
+	// first), which answers the Merchant call that follows (see txn.merchantLocked).
+	lockCartByID = `WITH m AS (SELECT id, doc, clock_offset_ms FROM merchants WHERE id = $1 FOR SHARE)
+		SELECT c.doc, m.doc, m.clock_offset_ms FROM carts c, m WHERE c.merchant_id = m.id AND c.cart_id = $2 FOR UPDATE OF c`
+	lockCartByToken = `WITH m AS (SELECT id, doc, clock_offset_ms FROM merchants WHERE id = (SELECT merchant_id FROM carts WHERE token_hash = $1) FOR SHARE)
+		SELECT c.doc, m.doc, m.clock_offset_ms FROM carts c, m WHERE c.token_hash = $1 AND c.merchant_id = m.id FOR UPDATE OF c`
 )
 
 func (t *txn) loadCart(ctx context.Context, q string, args ...any) (*omnicart.Cart, error) {
 	var doc string
-	err := t.q.QueryRow(ctx, q, args...).Scan(&doc)
+	var m merchantRow
+	dest := []any{&doc}
+	locking := q == lockCartByID || q == lockCartByToken
+	if locking {
+		dest = append(dest, &m.doc, &m.offset)
+	}
+	err := t.q.QueryRow(ctx, q, args...).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, omnicart.ErrNotFound
 	}
@@ -442,6 +456,10 @@ func (t *txn) loadCart(ctx context.Context, q string, args ...any) (*omnicart.Ca
 	if t.write {
 		// Rows exist for the cart's timers only if its document has some.
 		t.track(&c, hasTimers(&c))
+	}
+	if locking {
+		m.id = c.MerchantID
+		t.merchantLocked = &m
 	}
 	return &c, nil
 }
@@ -586,6 +604,16 @@ func (t *txn) SaveCart(ctx context.Context, c *omnicart.Cart, due time.Time) err
 			WHERE c.merchant_id = $1 AND c.cart_id = $2`,
 			c.MerchantID, c.ID, c.CustomerID, items, until)
 	}
+	if row != nil {
+		// The cart was created or locked FOR UPDATE by this transaction:
+		// its row is there, and the writes go with the next statement
+		// (see pipeTx).
+		for _, q := range b.QueuedQueries {
+			t.tx.later(q.SQL, q.Arguments...)
+		}
+		t.track(c, len(items) > 0)
+		return nil
+	}
 	br := t.q.SendBatch(ctx, b)
 	var pk int64
 	found := true
@@ -665,6 +693,7 @@ func (t *txn) AdvanceClock(ctx context.Context, merchantID string, d time.Durati
 	}
 	n := d.Milliseconds()
 	b := &pgx.Batch{}
+	t.merchantLocked = nil
 	b.Queue(`UPDATE merchants SET clock_offset_ms = clock_offset_ms + $1 WHERE id = $2`, n, merchantID)
 	b.Queue(`UPDATE carts SET next_due_at = next_due_at - $1 WHERE merchant_id = $2 AND next_due_at IS NOT NULL`, n, merchantID)
 	br := t.q.SendBatch(ctx, b)
@@ -731,19 +760,21 @@ func (t *txn) CreateOperations(ctx context.Context, ops []omnicart.Operation, at
 		}
 		ids[i], merchants[i], carts[i], bodies[i] = op.OpID, op.MerchantID, op.CartID, string(body)
 	}
-	_, err := t.q.Exec(ctx, `INSERT INTO operations(op_id, cart_pk, body, created_at)
+	// Sent with the next statement (see pipeTx): nothing reads its result.
+	t.tx.later(`INSERT INTO operations(op_id, cart_pk, body, created_at)
 		SELECT o.id, (SELECT pk FROM carts WHERE merchant_id = o.merchant AND cart_id = o.cart), o.body, $5
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS o(id, merchant, cart, body)`,
 		ids, merchants, carts, bodies, ms(at))
-	return wrap("create operations", err)
+	return nil
 }
 
 func (t *txn) FinishOperation(ctx context.Context, opID, outcome string, at time.Time) error {
 	if err := t.writable("finish operation"); err != nil {
 		return err
 	}
-	_, err := t.q.Exec(ctx, `UPDATE operations SET outcome = $1, settled_at = $2 WHERE op_id = $3 AND outcome IS NULL`, outcome, ms(at), opID)
-	return wrap("finish operation", err)
+	// Sent with the next statement (see pipeTx).
+	t.tx.later(`UPDATE operations SET outcome = $1, settled_at = $2 WHERE op_id = $3 AND outcome IS NULL`, outcome, ms(at), opID)
+	return nil
 }
 
 func (t *txn) UnfinishedOperations(ctx context.Context, before time.Time, limit int) ([]omnicart.Operation, error) {

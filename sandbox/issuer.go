@@ -173,7 +173,13 @@ func (i *Issuer) Void(ctx context.Context, opID string) error {
 		if err != nil {
 			return fmt.Errorf("sandbox: void %s: %w", opID, err)
 		}
-		if left == 0 {
+		if left <= 0 {
+			// Nothing left to give back. Below zero, another transaction
+			// spent from the hold after this one's own post was checked
+			// (an engine that checks balances early and applies them at
+			// commit): giving back a negative amount would charge the
+			// card, so nothing moves, and the commit refuses the overdrawn
+			// hold and runs the transaction again.
 			return nil
 		}
 		_, err = i.ledger.Post(ctx, Journal{ID: id, Kind: KindVoid, Entries: move(HoldAccount(opID), h.CardAccount, h.Currency, left)})
