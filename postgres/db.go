@@ -263,11 +263,14 @@ func hasCode(err error, codes ...string) bool {
 	return false
 }
 
+// wrap names what failed; an outage is marked omnicart.ErrUnavailable
+// (see unavailable), so that every path reaching the API answers it with
+// 503, not 500.
 func wrap(what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return unavailable(fmt.Errorf("%s: %w", what, err))
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
