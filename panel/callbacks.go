@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/webhook"
@@ -57,6 +58,12 @@ func (h *Handler) cb(status int, next func(http.ResponseWriter, *http.Request, *
 		if h.Callbacks == nil {
 			h.message(w, r, s, status, "Callbacks not configured",
 				"Callbacks are not configured on this server (it runs without a callback store), so there are no endpoints or events to show.")
+			return
+		}
+		// An endpoint or event id that is not valid UTF-8 names nothing;
+		// the database is not asked (PostgreSQL refuses such text).
+		if !utf8.ValidString(r.PathValue("id")) {
+			h.message(w, r, s, http.StatusNotFound, "Not found", "This merchant has no callback endpoint or event with that id.")
 			return
 		}
 		next(w, r, s)
@@ -225,6 +232,10 @@ func (h *Handler) callbacksPage(r *http.Request, s *signedIn, d callbacksData) (
 	if d.Type != "" && !webhook.ValidEventType(d.Type) {
 		return d, problemText(omnicart.Problem{Code: omnicart.CodeInvalidValue, Arg: "type"}), nil
 	}
+	// No event id is text that is not valid UTF-8 (PostgreSQL refuses it).
+	if !utf8.ValidString(q.Before) {
+		return d, problemText(omnicart.Problem{Code: omnicart.CodeInvalidFormat, Arg: "before"}), nil
+	}
 	evs, err := h.Callbacks.Events(ctx, s.merchant.ID, q)
 	if err != nil {
 		return d, "", err
@@ -299,7 +310,16 @@ func (h *Handler) addEndpoint(w http.ResponseWriter, r *http.Request, s *signedI
 		return
 	}
 	raw, events := strings.TrimSpace(r.PostFormValue("url")), formEvents(r)
-	e, secret, err := h.Callbacks.AddEndpoint(r.Context(), s.merchant.ID, webhook.NewEndpoint{URL: raw, Events: events})
+	var e *omnicart.CallbackEndpoint
+	var secret string
+	var err error
+	if !utf8.ValidString(raw) {
+		// Malformed, as webhook.CheckURL answers a URL it cannot read
+		// (the database would refuse the text).
+		raw, err = strings.ToValidUTF8(raw, "\uFFFD"), omnicart.Errorf(omnicart.CodeInvalidFormat, "url")
+	} else {
+		e, secret, err = h.Callbacks.AddEndpoint(r.Context(), s.merchant.ID, webhook.NewEndpoint{URL: raw, Events: events})
+	}
 	if p, ok := refusal(err); ok {
 		h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.endpoint.add.refused", "url "+raw, string(p.Code)+" "+p.Message())
 		d, _, err := h.callbacksPage(r, s, callbacksData{URL: raw, Choices: eventChoices(events)})
@@ -420,7 +440,13 @@ func (h *Handler) updateEndpoint(w http.ResponseWriter, r *http.Request, s *sign
 	}
 	id := r.PathValue("id")
 	raw, events := strings.TrimSpace(r.PostFormValue("url")), formEvents(r)
-	e, err := h.Callbacks.UpdateEndpoint(r.Context(), s.merchant.ID, id, webhook.EndpointPatch{URL: &raw, Events: events})
+	var e *omnicart.CallbackEndpoint
+	var err error
+	if !utf8.ValidString(raw) {
+		raw, err = strings.ToValidUTF8(raw, "\uFFFD"), omnicart.Errorf(omnicart.CodeInvalidFormat, "url")
+	} else {
+		e, err = h.Callbacks.UpdateEndpoint(r.Context(), s.merchant.ID, id, webhook.EndpointPatch{URL: &raw, Events: events})
+	}
 	if h.changeRefused(w, r, s, id, "update", err, &endpointData{URL: raw, Choices: eventChoices(events)}) {
 		return
 	}
@@ -621,7 +647,11 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		return
 	}
 	id, target := r.PathValue("id"), r.PostFormValue("endpointId")
-	sent, err := h.Callbacks.Resend(r.Context(), s.merchant.ID, id, target)
+	var sent []webhook.Resent
+	err := omnicart.ErrNotFound // no endpoint id is text that is not valid UTF-8
+	if utf8.ValidString(target) {
+		sent, err = h.Callbacks.Resend(r.Context(), s.merchant.ID, id, target)
+	}
 	scope := "to every subscribed endpoint"
 	if target != "" {
 		scope = "to endpoint " + target

@@ -46,9 +46,17 @@ type cartsData struct {
 // cartId or customerId), cartId, customerId, status, currency, after. It
 // returns the name of a parameter with a bad value ("" when all are good).
 // Limit is pageSize; the caller may change it.
+//
+// Text that is not valid UTF-8 is a bad value: PostgreSQL refuses it in a
+// query (SQLSTATE 22021), where SQLite would simply find nothing.
 func CartQueryFrom(merchantID string, v url.Values) (omnicart.CartQuery, string) {
 	q := omnicart.CartQuery{MerchantID: merchantID, CartID: v.Get("cartId"), CustomerID: v.Get("customerId"),
 		Currency: strings.ToUpper(v.Get("currency")), Limit: pageSize}
+	for _, name := range []string{"cartId", "customerId", "currency"} {
+		if !utf8.ValidString(v.Get(name)) {
+			return q, name
+		}
+	}
 	if st := v.Get("status"); st != "" {
 		if !slices.Contains(listStatuses, omnicart.Status(st)) {
 			return q, "status"
@@ -84,6 +92,9 @@ func (h *Handler) carts(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	q, bad := CartQueryFrom(s.merchant.ID, v)
 	d := cartsData{Q: strings.TrimSpace(v.Get("q")), Status: string(q.Status), Currency: q.Currency, Statuses: listStatuses}
 	p := page{Title: "Carts", User: s.user, CSRF: s.csrf, Nav: "carts"}
+	if bad == "" && !utf8.ValidString(d.Q) {
+		bad, d.Q = "q", strings.ToValidUTF8(d.Q, "\uFFFD")
+	}
 	if bad != "" {
 		p.Error = "The filter " + bad + " has an invalid value."
 		p.Data = d
@@ -312,7 +323,14 @@ type cartData struct {
 }
 
 func (h *Handler) loadCart(w http.ResponseWriter, r *http.Request, s *signedIn) (*omnicart.Cart, time.Time, bool) {
-	res, err := h.Service.Status(r.Context(), s.merchant, r.PathValue("cartId"), omnicart.Filter{}, omnicart.StagedProblems{})
+	cartID := r.PathValue("cartId")
+	if !omnicart.ValidCartID(cartID) {
+		// No cart has such an id; the database is not asked (PostgreSQL
+		// refuses text that is not valid UTF-8).
+		h.message(w, r, s, http.StatusNotFound, "Cart not found", "This merchant has no cart with that cartId.")
+		return nil, time.Time{}, false
+	}
+	res, err := h.Service.Status(r.Context(), s.merchant, cartID, omnicart.Filter{}, omnicart.StagedProblems{})
 	var de *omnicart.Error
 	if errors.As(err, &de) {
 		h.message(w, r, s, http.StatusNotFound, "Cart not found", "This merchant has no cart with that cartId.")

@@ -121,8 +121,18 @@ func (h *Handler) renderCatalog(w http.ResponseWriter, r *http.Request, s *signe
 	after := q.Get("after")
 	d.Find = strings.TrimSpace(q.Get("find"))
 	var find []string
+	// An itemId that no catalog may hold (omnicart.ValidItemID) is missing
+	// without asking the database (PostgreSQL refuses text that is not
+	// valid UTF-8).
+	var invalid []string
+	d.Find = strings.ToValidUTF8(d.Find, "\uFFFD")
 	for _, id := range strings.FieldsFunc(d.Find, func(c rune) bool { return c == ',' || unicode.IsSpace(c) }) {
-		if !slices.Contains(find, id) {
+		switch {
+		case !omnicart.ValidItemID(id):
+			if !slices.Contains(invalid, id) && len(invalid) < maxFind {
+				invalid = append(invalid, id)
+			}
+		case !slices.Contains(find, id):
 			find = append(find, id)
 		}
 	}
@@ -159,6 +169,7 @@ func (h *Handler) renderCatalog(w http.ResponseWriter, r *http.Request, s *signe
 				d.RenameName = got[0].DisplayName
 			}
 		}
+		d.Missing = invalid
 		if len(find) == 0 {
 			return nil
 		}

@@ -35,6 +35,8 @@ import (
 	"github.com/omnicart/omnicart/clock"
 	"github.com/omnicart/omnicart/gateway"
 	"github.com/omnicart/omnicart/notify"
+	"github.com/omnicart/omnicart/postgres"
+	"github.com/omnicart/omnicart/postgres/pgtest"
 	"github.com/omnicart/omnicart/sandbox"
 	"github.com/omnicart/omnicart/sqlite"
 	"github.com/omnicart/omnicart/webhook"
@@ -74,17 +76,45 @@ type testResponse struct {
 // user of the given role, signed in.
 func newTestPanel(t *testing.T, role omnicart.Role) *testPanel {
 	t.Helper()
+	return newTestPanelOn(t, role, "sqlite")
+}
+
+// newTestPanelOn is newTestPanel on an engine: "sqlite", or "postgres" (a
+// new database on the server OMNICART_TEST_POSTGRES names; the test is
+// skipped without one). On PostgreSQL tp.db is nil.
+func newTestPanelOn(t *testing.T, role omnicart.Role, engine string) *testPanel {
+	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "panel.db"))
-	if err != nil {
-		t.Fatal(err)
+	var (
+		db        *sqlite.DB
+		store     omnicart.Store
+		ledger    sandbox.Ledger
+		ps        omnicart.PanelStore
+		callbacks omnicart.CallbackStore
+	)
+	switch engine {
+	case "postgres":
+		url := pgtest.URL(t)
+		pg, err := postgres.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pg.Close() })
+		store, ledger, ps, callbacks = postgres.NewStore(pg), postgres.NewLedger(pg), postgres.NewPanel(pg), postgres.NewCallbacks(pg)
+	default:
+		var err error
+		db, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "panel.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		store, ledger, ps, callbacks = sqlite.NewStore(db), sqlite.NewLedger(db), sqlite.NewPanel(db), sqlite.NewCallbacks(db)
 	}
-	t.Cleanup(func() { db.Close() })
 	clk := clock.NewFake(testStart)
 	log := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	issuer := sandbox.New(sqlite.NewLedger(db), []byte("fingerprint key"))
+	issuer := sandbox.New(ledger, []byte("fingerprint key"))
 	svc := &gateway.Service{
-		Store:     sqlite.NewStore(db),
+		Store:     store,
 		Provider:  func(*omnicart.Merchant) (omnicart.Provider, error) { return issuer, nil },
 		Now:       clk.Now,
 		Clock:     clk,
@@ -98,10 +128,9 @@ func newTestPanel(t *testing.T, role omnicart.Role) *testPanel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := sqlite.NewPanel(db)
 	h := &Handler{Service: svc, Store: ps,
 		Accounts:  &Accounts{Store: ps, Now: clk.Now, Cost: bcrypt.MinCost},
-		Callbacks: &webhook.Manager{Store: sqlite.NewCallbacks(db), Now: clk.Now, AllowPrivate: true},
+		Callbacks: &webhook.Manager{Store: callbacks, Now: clk.Now, AllowPrivate: true},
 		Log:       log}
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, h)
