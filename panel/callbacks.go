@@ -90,6 +90,29 @@ func refusal(err error) (omnicart.Problem, bool) {
 	return omnicart.Problem{}, false
 }
 
+// auditURL is a URL typed into a form as the audit log may repeat it:
+// without the user information (user:password@) and the query and
+// fragment, which may carry secrets, and as auditInput bounds input. It
+// works on the text, so that a URL too malformed to parse loses them too.
+func auditURL(raw string) string {
+	s := raw
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	start := 0
+	if i := strings.Index(s, "//"); i >= 0 {
+		start = i + 2
+	}
+	end := len(s)
+	if i := strings.IndexAny(s[start:], "/\\"); i >= 0 {
+		end = start + i
+	}
+	if at := strings.LastIndex(s[start:end], "@"); at >= 0 {
+		s = s[:start] + s[start+at+1:]
+	}
+	return auditInput(s)
+}
+
 // problemText is a problem as the API words it: code and message.
 func problemText(p omnicart.Problem) string { return string(p.Code) + " " + p.Message() }
 
@@ -321,7 +344,7 @@ func (h *Handler) addEndpoint(w http.ResponseWriter, r *http.Request, s *signedI
 		e, secret, err = h.Callbacks.AddEndpoint(r.Context(), s.merchant.ID, webhook.NewEndpoint{URL: raw, Events: events})
 	}
 	if p, ok := refusal(err); ok {
-		h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.endpoint.add.refused", "url "+raw, string(p.Code)+" "+p.Message())
+		h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.endpoint.add.refused", "url "+auditURL(raw), string(p.Code)+" "+p.Message())
 		d, _, err := h.callbacksPage(r, s, callbacksData{URL: raw, Choices: eventChoices(events)})
 		if err != nil {
 			h.fail(w, r, s, err)
@@ -426,7 +449,7 @@ func (h *Handler) changeRefused(w http.ResponseWriter, r *http.Request, s *signe
 		return true
 	}
 	if p, ok := refusal(err); ok {
-		h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.endpoint."+action+".refused", "endpoint "+id, string(p.Code)+" "+p.Message())
+		h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.endpoint."+action+".refused", "endpoint "+auditInput(id), string(p.Code)+" "+auditInput(p.Message()))
 		h.showEndpoint(w, r, s, id, http.StatusUnprocessableEntity, "", refusalText(p), "", form)
 		return true
 	}
@@ -654,7 +677,7 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	}
 	scope := "to every subscribed endpoint"
 	if target != "" {
-		scope = "to endpoint " + target
+		scope = "to endpoint " + auditInput(target)
 	}
 	if errors.Is(err, omnicart.ErrNotFound) {
 		h.message(w, r, s, http.StatusNotFound, "No such event or endpoint", "This merchant has no callback event "+id+
@@ -662,7 +685,7 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		return
 	}
 	if p, ok := refusal(err); ok {
-		h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.event.resend.refused", "event "+id, scope+": "+string(p.Code)+" "+p.Message())
+		h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.event.resend.refused", "event "+auditInput(id), scope+": "+string(p.Code)+" "+auditInput(p.Message()))
 		d, _ := h.loadEvent(w, r, s)
 		if d == nil {
 			return

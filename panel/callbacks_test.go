@@ -479,3 +479,46 @@ func TestCallbacksDeliveryLogAndResend(t *testing.T) {
 	// The cart page's timeline shows the event too.
 	tp.wantBody(tp.get("/panel/carts/cart-cb-1"), "payment.status_changed")
 }
+
+// TestCallbacksRefusedURLAudit: a refused endpoint URL is recorded in the
+// audit log without its user information, query and fragment (which may
+// hold secrets), and bounded.
+func TestCallbacksRefusedURLAudit(t *testing.T) {
+	tp := newTestPanel(t, omnicart.RoleOwner)
+	for _, raw := range []string{
+		"https://admin:s3cret-pass@hooks.example.com/omnicart?token=s3cret-token#s3cret-frag",
+		"ftp://admin:s3cret-pass@hooks.example.com/x?token=s3cret-token",
+		"https://hooks.example.com/" + strings.Repeat("p", 400) + "?token=s3cret-token#refused",
+	} {
+		res := tp.post("/panel/callbacks/endpoints", url.Values{"url": {raw}, "events": {"payment.status_changed"}})
+		tp.wantStatus(res, http.StatusUnprocessableEntity)
+		e := tp.lastAudit()
+		if e.Action != "callback.endpoint.add.refused" || !strings.HasPrefix(e.Target, "url ") || !strings.Contains(e.Target, "hooks.example.com/") {
+			t.Fatalf("audit entry %+v", e)
+		}
+		if strings.Contains(e.Target+e.Detail, "s3cret") || len([]rune(e.Target)) > maxAuditInput+10 {
+			t.Errorf("the audit entry repeats a secret or is too long: %+v", e)
+		}
+	}
+	if e := tp.lastAudit(); !strings.HasSuffix(e.Target, "…") {
+		t.Errorf("a long URL is not truncated: %q", e.Target)
+	}
+}
+
+func TestAuditURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://hooks.example.com/omnicart":                        "https://hooks.example.com/omnicart",
+		"https://u:p@hooks.example.com/a?b=c#d":                     "https://hooks.example.com/a",
+		"https://u:p@x@hooks.example.com:8443/a/b@c?x":              "https://hooks.example.com:8443/a/b@c",
+		"https://u:p@hooks.example.com":                             "https://hooks.example.com",
+		"u:p@hooks.example.com/x":                                   "hooks.example.com/x",
+		"https://hooks.example.com/(events 1–5)?t=1":                "https://hooks.example.com/(events 1-5)",
+		"http://[::1]:9/hooks?secret=1":                             "http://[::1]:9/hooks",
+		"https://hooks.example.com/\xff?k=v":                        "https://hooks.example.com/\uFFFD",
+		"https://u:p@hooks.example.com\\evil@example.org/?secret=1": "https://hooks.example.com\\evil@example.org/",
+	} {
+		if got := auditURL(in); got != want {
+			t.Errorf("auditURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
