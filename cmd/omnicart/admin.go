@@ -39,10 +39,11 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 		allPriv = fs.Bool("all-privileges", false, "grant every privilege, including setting cartExpiry")
 		asJSON = fs.Bool("json", false, "print {\"merchantId\",\"apiKey\"} as JSON")
 		deny = fs.String("deny", "", "privileges to withhold, comma-separated: timers,amount-settings,one-step,auto-complete,cart-expiry")
-		window = fs.String("capture-window", "600-604800", "permitted capture window range in seconds, MIN-MAX")
+		window = fs.String("capture-window", "600-604800", "permitted capture window range in seconds, MIN-MAX (MAX 0: no maximum)")
 		cartExpiry = fs.Int64("cart-expiry", omnicart.DefaultCartExpirySecs, fmt.Sprintf("default cart expiry in seconds (%d to %d)", minCartExpirySecs, maxCartExpirySecs))
 		maxDeclines = fs.Int("max-declines", omnicart.DefaultMaxDeclines, fmt.Sprintf("declines after which a cart's items are rejected (1 to %d)", maxMaxDeclines))
-		lead = fs.Int64("auto-action-lead", omnicart.DefaultAutoActionLeadSecs, "seconds before a capture window's auto action that payment.auto_action_pending is sent (≥ 1)")
+		lead = fs.Int64("auto-action-lead", omnicart.DefaultAutoActionLeadSecs, fmt.Sprintf("seconds before a capture window's auto action that payment.auto_action_pending is sent (1 to %d; 0 means the default, %d)",
+			maxWindowSecs, omnicart.DefaultAutoActionLeadSecs))
 	case "key create":
 		methods = fs.String("methods", "", "comma-separated methods the key may call (default: all)")
 	case "key revoke", "items add":
@@ -81,8 +82,11 @@ func runAdmin(ctx context.Context, noun, verb string, args []string, stdout, std
 			return err
 		}
 		newPriv = priv
+		if *lead == 0 {
+			*lead = omnicart.DefaultAutoActionLeadSecs // as before the rules: 0 is the default
+		}
 		if err := validateMerchant(&omnicart.Merchant{Name: *name, Privileges: priv, CartExpirySecs: *cartExpiry,
-			MaxDeclines: *maxDeclines, AutoActionLeadSecs: *lead}); err != nil {
+			MaxDeclines: *maxDeclines, AutoActionLeadSecs: *lead}, allSettings); err != nil {
 			return err
 		}
 	case "key create", "items import":

@@ -87,37 +87,70 @@ func parseWindow(s string) (minS, maxS int64, err error) {
 	return minS, maxS, nil
 }
 
-// validateMerchant checks the operator-set values of a merchant: its name
-// and settings. Every problem is named, with the flag that sets it; the
-// error is a usageError (exit status 2).
-func validateMerchant(m *omnicart.Merchant) error {
+// Settings validateMerchant checks, by the flag that sets them.
+const (
+	setName       = "name"
+	setWindowMin  = "capture-window-min"
+	setWindowMax  = "capture-window-max"
+	setCartExpiry = "cart-expiry"
+	setDeclines   = "max-declines"
+	setLead       = "auto-action-lead"
+)
+
+// allSettings are the settings merchant create gives (every one).
+var allSettings = map[string]bool{setName: true, setWindowMin: true, setWindowMax: true, setCartExpiry: true, setDeclines: true, setLead: true}
+
+// validateMerchant checks the operator-set values of a merchant that
+// given names (allSettings for merchant create; the settings given on the
+// command line for merchant update, so that a merchant whose other
+// settings predate these rules can still be changed). Every problem is
+// named, with the flag that sets it; the error is a usageError (exit
+// status 2).
+//
+// A capture window maximum of 0 is no maximum (as
+// omnicart.Privileges.ClampCaptureWindow reads it).
+func validateMerchant(m *omnicart.Merchant, given map[string]bool) error {
 	var bad []string
-	switch name := m.Name; {
-	case strings.TrimSpace(name) == "":
-		bad = append(bad, "--name: the merchant name must not be empty")
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
-		bad = append(bad, "--name: the merchant name must be text without control characters")
-	case utf8.RuneCountInString(name) > maxMerchantName:
-		bad = append(bad, fmt.Sprintf("--name: the merchant name must be at most %d characters", maxMerchantName))
+	if given[setName] {
+		switch name := m.Name; {
+		case strings.TrimSpace(name) == "":
+			bad = append(bad, "--name: the merchant name must not be empty")
+		case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+			bad = append(bad, "--name: the merchant name must be text without control characters")
+		case utf8.RuneCountInString(name) > maxMerchantName:
+			bad = append(bad, fmt.Sprintf("--name: the merchant name must be at most %d characters", maxMerchantName))
+		}
 	}
 	p := m.Privileges
-	if p.CaptureMinSecs < 0 || p.CaptureMaxSecs < 1 || p.CaptureMinSecs > p.CaptureMaxSecs || p.CaptureMaxSecs > maxWindowSecs {
-		bad = append(bad, fmt.Sprintf("--capture-window %d-%d: the permitted capture window must be MIN-MAX seconds with 0 ≤ MIN ≤ MAX and 1 ≤ MAX ≤ %d",
-			p.CaptureMinSecs, p.CaptureMaxSecs, maxWindowSecs))
+	if given[setWindowMin] || given[setWindowMax] {
+		minBad := given[setWindowMin] && p.CaptureMinSecs < 0
+		maxBad := given[setWindowMax] && (p.CaptureMaxSecs < 0 || p.CaptureMaxSecs > maxWindowSecs)
+		if minBad || maxBad || (p.CaptureMaxSecs > 0 && p.CaptureMinSecs > p.CaptureMaxSecs) {
+			bad = append(bad, fmt.Sprintf("--capture-window %d-%d: the permitted capture window must be MIN-MAX seconds with 0 ≤ MIN ≤ MAX ≤ %d, or MAX 0 for no maximum",
+				p.CaptureMinSecs, p.CaptureMaxSecs, maxWindowSecs))
+		}
 	}
-	if m.CartExpirySecs < minCartExpirySecs || m.CartExpirySecs > maxCartExpirySecs {
+	if given[setCartExpiry] && (m.CartExpirySecs < minCartExpirySecs || m.CartExpirySecs > maxCartExpirySecs) {
 		bad = append(bad, fmt.Sprintf("--cart-expiry %d: want %d to %d seconds", m.CartExpirySecs, minCartExpirySecs, maxCartExpirySecs))
 	}
-	if m.MaxDeclines < 1 || m.MaxDeclines > maxMaxDeclines {
+	if given[setDeclines] && (m.MaxDeclines < 1 || m.MaxDeclines > maxMaxDeclines) {
 		bad = append(bad, fmt.Sprintf("--max-declines %d: want 1 to %d", m.MaxDeclines, maxMaxDeclines))
 	}
-	if m.AutoActionLeadSecs < 1 || m.AutoActionLeadSecs > maxWindowSecs {
+	if given[setLead] && (m.AutoActionLeadSecs < 1 || m.AutoActionLeadSecs > maxWindowSecs) {
 		bad = append(bad, fmt.Sprintf("--auto-action-lead %d: want 1 to %d seconds", m.AutoActionLeadSecs, maxWindowSecs))
 	}
 	if len(bad) > 0 {
 		return usageError{strings.Join(bad, "\n")}
 	}
 	return nil
+}
+
+// windowText writes a permitted capture window range.
+func windowText(p omnicart.Privileges) string {
+	if p.CaptureMaxSecs == 0 {
+		return fmt.Sprintf("%d-0 s (no maximum)", p.CaptureMinSecs)
+	}
+	return fmt.Sprintf("%d-%d s", p.CaptureMinSecs, p.CaptureMaxSecs)
 }
 
 // merchantView is a merchant as the operator's commands print it.
@@ -274,9 +307,9 @@ func defineUpdateFlags(fs *flag.FlagSet) *updateFlags {
 	u.privileges = fs.String("privileges", "", "the privileges granted, exactly: comma-separated "+strings.Join(privilegeNames, ",")+", or all, or none")
 	u.grant = fs.String("grant", "", "privileges to grant, comma-separated (the others stay as they are)")
 	u.deny = fs.String("deny", "", "privileges to withhold, comma-separated (the others stay as they are)")
-	u.window = fs.String("capture-window", "", "permitted capture window range in seconds, MIN-MAX")
+	u.window = fs.String("capture-window", "", "permitted capture window range in seconds, MIN-MAX (MAX 0: no maximum)")
 	u.windowMin = fs.Int64("capture-window-min", 0, "shortest permitted capture window, seconds")
-	u.windowMax = fs.Int64("capture-window-max", 0, "longest permitted capture window, seconds")
+	u.windowMax = fs.Int64("capture-window-max", 0, "longest permitted capture window, seconds (0: no maximum)")
 	u.cartExpiry = fs.Int64("cart-expiry", 0, fmt.Sprintf("default cart expiry in seconds (%d to %d)", minCartExpirySecs, maxCartExpirySecs))
 	u.maxDeclines = fs.Int("max-declines", 0, fmt.Sprintf("declines after which a cart's items are rejected (1 to %d)", maxMaxDeclines))
 	u.lead = fs.Int64("lead-time", 0, "seconds before a capture window's auto action that payment.auto_action_pending is sent")
@@ -331,6 +364,19 @@ func (u *updateFlags) check() error {
 		}
 	}
 	return nil
+}
+
+// given returns the settings the flags change, as validateMerchant names
+// them: only those are checked.
+func (u *updateFlags) given() map[string]bool {
+	return map[string]bool{
+		setName:       u.set["name"],
+		setWindowMin:  u.set["capture-window"] || u.set["capture-window-min"],
+		setWindowMax:  u.set["capture-window"] || u.set["capture-window-max"],
+		setCartExpiry: u.set["cart-expiry"],
+		setDeclines:   u.set["max-declines"],
+		setLead:       u.set["lead-time"],
+	}
 }
 
 // parsePrivileges reads a comma-separated list of privilege names; with
@@ -418,8 +464,7 @@ func merchantChanges(old, cur *omnicart.Merchant) []string {
 	}
 	add("name", strconv.Quote(old.Name), strconv.Quote(cur.Name))
 	add("privileges", privilegeList(old.Privileges), privilegeList(cur.Privileges))
-	add("capture window", fmt.Sprintf("%d-%d s", old.Privileges.CaptureMinSecs, old.Privileges.CaptureMaxSecs),
-		fmt.Sprintf("%d-%d s", cur.Privileges.CaptureMinSecs, cur.Privileges.CaptureMaxSecs))
+	add("capture window", windowText(old.Privileges), windowText(cur.Privileges))
 	add("cart expiry", fmt.Sprintf("%d s", old.CartExpirySecs), fmt.Sprintf("%d s", cur.CartExpirySecs))
 	add("max declines", strconv.Itoa(old.MaxDeclines), strconv.Itoa(cur.MaxDeclines))
 	add("auto-action lead", fmt.Sprintf("%d s", old.AutoActionLeadSecs), fmt.Sprintf("%d s", cur.AutoActionLeadSecs))
@@ -442,7 +487,7 @@ func (a *app) merchantUpdate(ctx context.Context, id string, u *updateFlags, out
 		if after, err = u.apply(*m); err != nil {
 			return err
 		}
-		if err := validateMerchant(&after); err != nil {
+		if err := validateMerchant(&after, u.given()); err != nil {
 			return err
 		}
 		if len(merchantChanges(&before, &after)) == 0 {

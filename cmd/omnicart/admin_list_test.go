@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/gateway"
 	"github.com/omnicart/omnicart/postgres/pgtest"
 )
 
@@ -194,8 +195,10 @@ func TestMerchantUpdateCLI(t *testing.T) {
 			{"--capture-window 900-800", []string{"--capture-window-min", "900", "--capture-window-max", "800"}},
 			{"--capture-window 8000-7200", []string{"--capture-window-min", "8000"}},
 			{"--capture-window -1-7200", []string{"--capture-window-min", "-1"}},
-			{"1 ≤ MAX ≤ 31536000", []string{"--capture-window", "0-0"}},
-			{"1 ≤ MAX ≤ 31536000", []string{"--capture-window-max", "31536001"}},
+			{`--capture-window "-5-0": want MIN-MAX`, []string{"--capture-window", "-5-0"}},
+			{"0 ≤ MIN ≤ MAX ≤ 31536000, or MAX 0 for no maximum", []string{"--capture-window-max", "-1"}},
+			{"0 ≤ MIN ≤ MAX ≤ 31536000", []string{"--capture-window-max", "31536001"}},
+			{"--capture-window 0-31536001", []string{"--capture-window", "0-31536001"}},
 			{`--capture-window "10": want MIN-MAX`, []string{"--capture-window", "10"}},
 			{"give one form", []string{"--capture-window", "60-600", "--capture-window-max", "600"}},
 			{`--privileges: unknown privilege "refunds"`, []string{"--privileges", "timers,refunds"}},
@@ -223,13 +226,91 @@ func TestMerchantUpdateCLI(t *testing.T) {
 
 		// merchant create checks the same rules.
 		cliUsageErr(t, "--cart-expiry 59: want 60 to 2592000", "merchant", "create", "--name", "X", "--cart-expiry", "59", "--database", db)
-		cliUsageErr(t, "--auto-action-lead 0: want 1", "merchant", "create", "--name", "X", "--auto-action-lead", "0", "--database", db)
-		cliUsageErr(t, "1 ≤ MAX ≤ 31536000", "merchant", "create", "--name", "X", "--capture-window", "0-99999999", "--database", db)
+		cliUsageErr(t, "--auto-action-lead -1: want 1", "merchant", "create", "--name", "X", "--auto-action-lead", "-1", "--database", db)
+		cliUsageErr(t, "MAX ≤ 31536000", "merchant", "create", "--name", "X", "--capture-window", "0-99999999", "--database", db)
+		cliUsageErr(t, "--capture-window 900-800", "merchant", "create", "--name", "X", "--capture-window", "900-800", "--database", db)
 		cliJSON(t, &list, "merchant", "list", "--json", "--database", db)
 		if len(list) != 2 {
 			t.Errorf("a refused merchant create created a merchant: %d merchants", len(list))
 		}
 	})
+}
+
+// TestMerchantUpdateOnlyGivenSettings: merchant update checks the settings
+// it is given, not the others: a merchant stored with a capture window
+// without maximum (0) and a cart expiry above 30 days can be renamed; a
+// capture window maximum of 0 is accepted as no maximum; nonsense in the
+// settings given is still refused.
+func TestMerchantUpdateOnlyGivenSettings(t *testing.T) {
+	t.Parallel()
+	cliEngines(t, func(t *testing.T, db string) {
+		a, err := openApp(t.Context(), db, &bytes.Buffer{}, openExisting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := omnicart.DefaultPrivileges()
+		p.CaptureMaxSecs = 0
+		m, _, err := a.service.CreateMerchant(t.Context(), gateway.NewMerchant{Name: "Old Shop", Mode: omnicart.ModeTest, Privileges: p,
+			CartExpirySecs: 40 * 24 * 3600})
+		a.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got listedMerchant
+		cliJSON(t, &got, "merchant", "update", "--merchant", m.ID, "--name", "Renamed Old Shop", "--json", "--database", db)
+		if got.Name != "Renamed Old Shop" || got.Privileges.CaptureMaxSecs != 0 || got.CartExpirySecs != 40*24*3600 {
+			t.Fatalf("rename: %+v", got)
+		}
+		cliJSON(t, &got, "merchant", "update", "--merchant", m.ID, "--max-declines", "5", "--grant", "cart-expiry", "--json", "--database", db)
+		if got.MaxDeclines != 5 || !got.Privileges.CartExpiry || got.CartExpirySecs != 40*24*3600 {
+			t.Fatalf("max declines: %+v", got)
+		}
+		// MIN against no maximum; then MIN-0.
+		cliJSON(t, &got, "merchant", "update", "--merchant", m.ID, "--capture-window-min", "60", "--json", "--database", db)
+		if got.Privileges.CaptureMinSecs != 60 || got.Privileges.CaptureMaxSecs != 0 {
+			t.Fatalf("capture window min: %+v", got.Privileges)
+		}
+		cliJSON(t, &got, "merchant", "update", "--merchant", m.ID, "--capture-window", "300-7200", "--json", "--database", db)
+		out, _, err := cliRun(t, "merchant", "update", "--merchant", m.ID, "--capture-window", "900-0", "--database", db)
+		if err != nil || !strings.Contains(out, "capture window: 300-7200 s → 900-0 s (no maximum)") {
+			t.Fatalf("--capture-window 900-0: %v\n%s", err, out)
+		}
+		for _, c := range []struct {
+			want string
+			args []string
+		}{
+			{"--capture-window -1-0", []string{"--capture-window-min", "-1"}},
+			{"--capture-window 900-800", []string{"--capture-window-max", "800"}},
+			{"--capture-window 900--2", []string{"--capture-window-max", "-2"}},
+			{"--cart-expiry 2592001", []string{"--cart-expiry", "2592001"}},
+			{"--auto-action-lead 0: want 1", []string{"--lead-time", "0"}},
+			{"--name: the merchant name must not be empty", []string{"--name", ""}},
+		} {
+			cliUsageErr(t, c.want, append([]string{"merchant", "update", "--merchant", m.ID, "--database", db}, c.args...)...)
+		}
+		var list []listedMerchant
+		cliJSON(t, &list, "merchant", "list", "--json", "--database", db)
+		if len(list) != 1 || list[0].Privileges.CaptureMinSecs != 900 || list[0].Privileges.CaptureMaxSecs != 0 || list[0].CartExpirySecs != 40*24*3600 {
+			t.Fatalf("after refused updates: %+v", list)
+		}
+	})
+}
+
+// TestMerchantCreateLeadZeroIsDefault: merchant create --auto-action-lead 0
+// is the default lead, as it was before the settings were checked.
+func TestMerchantCreateLeadZeroIsDefault(t *testing.T) {
+	t.Parallel()
+	db := cliDB(t)
+	id, _ := cliMerchant(t, db, "--auto-action-lead", "0", "--capture-window", "600-0")
+	var list []listedMerchant
+	cliJSON(t, &list, "merchant", "list", "--json", "--database", db)
+	if len(list) != 1 || list[0].MerchantID != id || list[0].AutoActionLeadSecs != omnicart.DefaultAutoActionLeadSecs ||
+		list[0].Privileges.CaptureMinSecs != 600 || list[0].Privileges.CaptureMaxSecs != 0 {
+		t.Fatalf("merchant create --auto-action-lead 0 --capture-window 600-0: %+v", list)
+	}
+	if out, errOut, _ := cliRun(t, "merchant", "create", "--help"); !strings.Contains(out+errOut, "0 means the default, 3600") {
+		t.Errorf("merchant create --help does not document --auto-action-lead 0:\n%s%s", out, errOut)
+	}
 }
 
 // listedKey is an element of key list --json.
