@@ -41,6 +41,7 @@ func (t *txn) Savepoint(ctx context.Context, fn func() error) error {
 	pending := t.deltas.snapshot()
 	undo := func(err error) error {
 		t.deltas.restore(pending)
+		t.forgetStatuses() // their rows roll back too
 		t.tx.drop()
 		if _, rerr := t.tx.Exec(c, "ROLLBACK TO SAVEPOINT part"); rerr != nil {
 			return fmt.Errorf("%w (rolling back to the savepoint: %v)", err, rerr)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -145,7 +146,8 @@ type txn struct {
 	write bool
 	// carts are the carts this write transaction created or loaded, with
 	// whether they may have item_timers rows (a save that finds none
-	// before and none after skips the index).
+	// before and none after skips the index) and the statuses their
+	// cart_item_statuses rows hold (a save that keeps them skips those).
 	carts map[omnicart.CartKey]*cartRow
 	// timerLocks are the (merchant, customer) advisory locks taken.
 	timerLocks map[[2]string]bool
@@ -162,6 +164,10 @@ type txn struct {
 
 type cartRow struct {
 	timerRows bool
+	// statuses are the cart's cart_item_statuses rows (statusSet), when
+	// statusesKnown.
+	statuses      []string
+	statusesKnown bool
 }
 
 // errReadOnly is returned by the write methods of a View or a Read.
@@ -470,7 +476,29 @@ func (t *txn) track(c *omnicart.Cart, timerRows bool) {
 	if t.carts == nil {
 		t.carts = map[omnicart.CartKey]*cartRow{}
 	}
-	t.carts[omnicart.CartKey{MerchantID: c.MerchantID, CartID: c.ID}] = &cartRow{timerRows: timerRows}
+	t.carts[omnicart.CartKey{MerchantID: c.MerchantID, CartID: c.ID}] = &cartRow{timerRows: timerRows, statuses: statusSet(c), statusesKnown: true}
+}
+
+// forgetStatuses marks the item statuses rows of the tracked carts unknown
+// (a savepoint rolled back what this transaction wrote there).
+func (t *txn) forgetStatuses() {
+	for _, row := range t.carts {
+		row.statuses, row.statusesKnown = nil, false
+	}
+}
+
+// statusSet is the sorted set of c's item statuses (empty ones left out),
+// the statuses of its cart_item_statuses rows. It is never nil (NULL in
+// a statement) but may be empty.
+func statusSet(c *omnicart.Cart) []string {
+	set := make([]string, 0, len(c.Items))
+	for i := range c.Items {
+		if st := string(c.Items[i].Status); st != "" && !slices.Contains(set, st) {
+			set = append(set, st)
+		}
+	}
+	slices.Sort(set)
+	return set
 }
 
 func (t *txn) LockCart(ctx context.Context, merchantID, cartID string) (*omnicart.Cart, error) {
@@ -532,9 +560,9 @@ func activeTimers(c *omnicart.Cart) (items []string, until []*int64) {
 	return items, until
 }
 
-// CreateCart inserts the cart, its events and its timer rows in one
-// statement. due is stored as given: the real moment of the cart's next
-// deadline (zero: none).
+// CreateCart inserts the cart, its events, its timer rows and its item
+// status rows in one statement. due is stored as given: the real moment
+// of the cart's next deadline (zero: none).
 func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte, due time.Time) error {
 	if err := t.writable("create cart"); err != nil {
 		return err
@@ -555,10 +583,12 @@ func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte
 		e AS (INSERT INTO events(cart_pk, sequence, type, body, created_at)
 			SELECT c.pk, e.* FROM c, unnest($7::bigint[], $8::text[], $9::text[], $10::bigint[]) AS e),
 		tm AS (INSERT INTO item_timers(merchant_id, customer_id, item_id, cart_pk, active_until)
-			SELECT $1, $11, tm.item, c.pk, tm.until FROM c, unnest($12::text[], $13::bigint[]) AS tm(item, until))
+			SELECT $1, $11, tm.item, c.pk, tm.until FROM c, unnest($12::text[], $13::bigint[]) AS tm(item, until)),
+		st AS (INSERT INTO cart_item_statuses(merchant_id, status, cart_pk)
+			SELECT $1, st.status, c.pk FROM c, unnest($14::text[]) AS st(status))
 		SELECT pk FROM c`,
 		c.MerchantID, c.ID, tokenHash, string(doc), msOrNil(due), ms(c.CreatedAt),
-		ev.seqs, ev.types, ev.bodies, ev.ats, c.CustomerID, items, until).Scan(&pk)
+		ev.seqs, ev.types, ev.bodies, ev.ats, c.CustomerID, items, until, statusSet(c)).Scan(&pk)
 	if errors.Is(err, pgx.ErrNoRows) || isUnique(err) {
 		return omnicart.ErrConflict
 	}
@@ -570,7 +600,8 @@ func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte
 }
 
 // SaveCart updates the cart and inserts its events in one statement, and
-// rewrites its timer rows in the same round trip when it may have some.
+// rewrites its timer rows in the same round trip when it may have some,
+// and its item status rows when their set changed (or is not known).
 // due is stored as given (real time; zero: none).
 func (t *txn) SaveCart(ctx context.Context, c *omnicart.Cart, due time.Time) error {
 	if err := t.writable("save cart"); err != nil {
@@ -603,6 +634,32 @@ func (t *txn) SaveCart(ctx context.Context, c *omnicart.Cart, due time.Time) err
 			SELECT $1, $3, tm.item, c.pk, tm.until FROM carts c, unnest($4::text[], $5::bigint[]) AS tm(item, until)
 			WHERE c.merchant_id = $1 AND c.cart_id = $2`,
 			c.MerchantID, c.ID, c.CustomerID, items, until)
+	}
+	set := statusSet(c)
+	known := row != nil && row.statusesKnown
+	var added []string
+	removed := !known
+	for _, st := range set {
+		if !known || !slices.Contains(row.statuses, st) {
+			added = append(added, st)
+		}
+	}
+	if known {
+		for _, st := range row.statuses {
+			removed = removed || !slices.Contains(set, st)
+		}
+	}
+	if removed {
+		// The rows of statuses no item has any more (all but the current
+		// ones, when they are not known).
+		b.Queue(`DELETE FROM cart_item_statuses WHERE cart_pk = (SELECT pk FROM carts WHERE merchant_id = $1 AND cart_id = $2)
+			AND status <> ALL($3::text[])`, c.MerchantID, c.ID, set)
+	}
+	if len(added) > 0 {
+		b.Queue(`INSERT INTO cart_item_statuses(merchant_id, status, cart_pk)
+			SELECT $1, st.status, c.pk FROM carts c, unnest($3::text[]) AS st(status)
+			WHERE c.merchant_id = $1 AND c.cart_id = $2 ON CONFLICT DO NOTHING`,
+			c.MerchantID, c.ID, added)
 	}
 	if row != nil {
 		// The cart was created or locked FOR UPDATE by this transaction:

@@ -203,38 +203,50 @@ func (p *Panel) Audit(ctx context.Context, merchantID string, before int64, limi
 
 // ListCarts walks the merchant's carts newest first on one of the listing
 // indexes (carts_list, carts_list_customer, carts_list_currency, or the
-// unique cartId); the item-status and date filters are checked on the rows
-// the index yields.
+// unique cartId), the date and currency filters checked on the rows the
+// index yields. An item-status filter walks the cart_item_statuses rows of
+// the status instead (newest cart first, from the cursor), unless a cartId
+// or customerId narrows the walk more: then each cart's row there is
+// looked up.
 func (p *Panel) ListCarts(ctx context.Context, q omnicart.CartQuery) ([]omnicart.ListedCart, error) {
-	where := []string{"merchant_id = ?"}
+	from := "carts c"
+	order := "c.pk"
+	where := []string{"c.merchant_id = ?"}
 	args := []any{q.MerchantID}
+	if q.Status != "" && q.CartID == "" && q.CustomerID == "" {
+		// CROSS JOIN: SQLite keeps the order, the status rows outside.
+		from, order = "cart_item_statuses s CROSS JOIN carts c ON c.pk = s.cart_pk", "s.cart_pk"
+		where = []string{"s.merchant_id = ?", "s.status = ?", "c.merchant_id = ?"}
+		args = []any{q.MerchantID, string(q.Status), q.MerchantID}
+	}
 	if q.CartID != "" {
-		where, args = append(where, "cart_id = ?"), append(args, q.CartID)
+		where, args = append(where, "c.cart_id = ?"), append(args, q.CartID)
 	}
 	if q.CustomerID != "" {
-		where, args = append(where, "customer_id = ?"), append(args, q.CustomerID)
+		where, args = append(where, "c.customer_id = ?"), append(args, q.CustomerID)
 	}
 	if q.Currency != "" {
-		where, args = append(where, "currency = ?"), append(args, q.Currency)
+		where, args = append(where, "c.currency = ?"), append(args, q.Currency)
 	}
-	if q.Status != "" {
-		where = append(where, "EXISTS (SELECT 1 FROM json_each(carts.doc, '$.items') WHERE json_extract(value, '$.status') = ?)")
+	if q.Status != "" && order == "c.pk" {
+		where = append(where, "EXISTS (SELECT 1 FROM cart_item_statuses s WHERE s.merchant_id = c.merchant_id AND s.status = ? AND s.cart_pk = c.pk)")
 		args = append(args, string(q.Status))
 	}
 	if !q.CreatedFrom.IsZero() {
-		where, args = append(where, "created_at >= ?"), append(args, ms(q.CreatedFrom))
+		where, args = append(where, "c.created_at >= ?"), append(args, ms(q.CreatedFrom))
 	}
 	if !q.CreatedTo.IsZero() {
-		where, args = append(where, "created_at < ?"), append(args, ms(q.CreatedTo))
+		where, args = append(where, "c.created_at < ?"), append(args, ms(q.CreatedTo))
 	}
 	if q.After > 0 {
-		where, args = append(where, "pk < ?"), append(args, q.After)
+		where, args = append(where, order+" < ?"), append(args, q.After)
 	}
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
 	args = append(args, q.Limit)
-	rows, err := p.db.ro.QueryContext(ctx, `SELECT pk, doc FROM carts WHERE `+strings.Join(where, " AND ")+` ORDER BY pk DESC LIMIT ?`, args...)
+	rows, err := p.db.ro.QueryContext(ctx, `SELECT c.pk, c.doc FROM `+from+` WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY `+order+` DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, wrap("list carts", err)
 	}

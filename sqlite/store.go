@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -64,6 +65,10 @@ type txn struct {
 	// timerless marks the carts loaded in this transaction with no timer,
 	// whose saves need not touch item_timers while they still have none.
 	timerless map[int64]bool
+	// statuses are the item statuses (statusSet) that cart_item_statuses
+	// holds for the carts created or loaded in this write transaction, so
+	// that a save that leaves them unchanged writes no row there.
+	statuses map[int64][]string
 }
 
 // exec, query and queryRow run a statement prepared once per connection
@@ -377,7 +382,8 @@ func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte
 		if t.timerless == nil {
 			t.timerless = map[int64]bool{}
 		}
-		t.timerless[pk] = true // a new cart has no timer rows yet
+		t.timerless[pk] = true  // a new cart has no timer rows yet
+		t.knowStatuses(pk, nil) // nor item status rows
 	}
 	return t.afterSave(ctx, pk, c)
 }
@@ -402,6 +408,7 @@ func (t *txn) loadCart(ctx context.Context, where string, args ...any) (*omnicar
 		}
 		t.timerless[pk] = true
 	}
+	t.knowStatuses(pk, statusSet(&c))
 	return &c, pk, nil
 }
 
@@ -445,7 +452,8 @@ func (t *txn) SaveCart(ctx context.Context, c *omnicart.Cart, due time.Time) err
 	return t.afterSave(ctx, pk, c)
 }
 
-// afterSave writes the cart's new events and refreshes its timer index rows.
+// afterSave writes the cart's new events and refreshes its timer and item
+// status index rows.
 func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
 	for _, e := range c.TakeEvents() {
 		body, err := json.Marshal(e)
@@ -456,6 +464,9 @@ func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
 			pk, e.Sequence, e.Type, string(body), ms(e.At)); err != nil {
 			return wrap("save event", err)
 		}
+	}
+	if err := t.saveStatuses(ctx, pk, c); err != nil {
+		return err
 	}
 	if !hasTimers(c) && t.timerless[pk] {
 		return nil // no timer rows before, none now
@@ -482,6 +493,70 @@ func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
 		}
 	}
 	return nil
+}
+
+// saveStatuses brings the cart's cart_item_statuses rows in step with its
+// items: nothing when the set of statuses this transaction knows the rows
+// hold is unchanged, else the new statuses inserted and those gone
+// deleted; all of the cart's rows rewritten when the transaction does not
+// know them (a cart saved without being loaded).
+func (t *txn) saveStatuses(ctx context.Context, pk int64, c *omnicart.Cart) error {
+	set := statusSet(c)
+	old, known := t.statuses[pk]
+	if known && slices.Equal(old, set) {
+		return nil
+	}
+	delete(t.statuses, pk) // unknown until written
+	if !known {
+		if _, err := t.exec(ctx, `DELETE FROM cart_item_statuses WHERE cart_pk = ?`, pk); err != nil {
+			return wrap("clear item statuses", err)
+		}
+	}
+	for _, st := range set {
+		if slices.Contains(old, st) {
+			continue
+		}
+		if _, err := t.exec(ctx, `INSERT INTO cart_item_statuses(merchant_id, status, cart_pk) VALUES (?, ?, ?)`,
+			c.MerchantID, st, pk); err != nil {
+			return wrap("save item status", err)
+		}
+	}
+	for _, st := range old {
+		if slices.Contains(set, st) {
+			continue
+		}
+		if _, err := t.exec(ctx, `DELETE FROM cart_item_statuses WHERE merchant_id = ? AND status = ? AND cart_pk = ?`,
+			c.MerchantID, st, pk); err != nil {
+			return wrap("clear item status", err)
+		}
+	}
+	t.knowStatuses(pk, set)
+	return nil
+}
+
+// knowStatuses records that the cart's cart_item_statuses rows hold set
+// (in a write transaction).
+func (t *txn) knowStatuses(pk int64, set []string) {
+	if t.readOnly {
+		return
+	}
+	if t.statuses == nil {
+		t.statuses = map[int64][]string{}
+	}
+	t.statuses[pk] = set
+}
+
+// statusSet is the sorted set of c's item statuses (empty ones left out),
+// the statuses of its cart_item_statuses rows.
+func statusSet(c *omnicart.Cart) []string {
+	var set []string
+	for i := range c.Items {
+		if st := string(c.Items[i].Status); st != "" && !slices.Contains(set, st) {
+			set = append(set, st)
+		}
+	}
+	slices.Sort(set)
+	return set
 }
 
 // hasTimers reports whether some item of c has a timer (and so, maybe, a
@@ -661,6 +736,9 @@ func (t *txn) Savepoint(ctx context.Context, fn func() error) error {
 		return wrap("savepoint", err)
 	}
 	if err := fn(); err != nil {
+		// The item status rows fn wrote roll back: what this transaction
+		// knew of them may be wrong now.
+		t.statuses = nil
 		if _, rerr := t.exec(c, "ROLLBACK TO part"); rerr != nil {
 			return fmt.Errorf("%w (rolling back to the savepoint: %v)", err, rerr)
 		}

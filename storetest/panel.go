@@ -22,6 +22,7 @@ func RunPanel(t *testing.T, open func(tb testing.TB) (omnicart.Store, omnicart.P
 		{"SessionsAndSignIns", testPanelSessions},
 		{"Audit", testPanelAudit},
 		{"ListCarts", testPanelListCarts},
+		{"ListCartsByItemStatus", testPanelListCartsByStatus},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -245,5 +246,215 @@ func testPanelListCarts(t *testing.T, s omnicart.Store, p omnicart.PanelStore) {
 		if got, _ := list(c.q); !slices.Equal(got, c.want) {
 			t.Errorf("ListCarts(%+v) = %v, want %v", c.q, got, c.want)
 		}
+	}
+}
+
+// testPanelListCartsByStatus checks the item-status filter against the
+// carts' documents as they change: carts with several statuses, statuses
+// that come and go over a cart's life (saved after a lock, without one,
+// and in a savepoint rolled back), keyset pages, and the other filters
+// beside it. The listing must give the carts whose document has an item in
+// the status, newest first, whatever the store indexes.
+func testPanelListCartsByStatus(t *testing.T, s omnicart.Store, p omnicart.PanelStore) {
+	ctx := context.Background()
+	m1 := merchant(t, s, "m1")
+	m2 := merchant(t, s, "m2")
+	const n = 12
+	for i := range n {
+		customer := ""
+		if i%3 == 0 {
+			customer = "cus_3"
+		}
+		c := newCart(t, m1, fmt.Sprintf("c%02d", i), customer, false, t0.Add(time.Duration(i)*time.Minute))
+		if i%4 == 1 {
+			c.Currency = "USD"
+		}
+		tx(t, s, func(tx omnicart.Tx) error {
+			return tx.CreateCart(ctx, c, []byte(fmt.Sprintf("tok-m1-%d", i)), time.Time{})
+		})
+	}
+	// The other merchant's carts have every status: none may be listed.
+	for i, st := range []omnicart.Status{omnicart.StatusRefunded, omnicart.StatusCaptured, omnicart.StatusCompleted} {
+		c := newCart(t, m2, fmt.Sprintf("c%02d", i), "cus_3", false, t0)
+		c.Items[0].Status = st
+		tx(t, s, func(tx omnicart.Tx) error {
+			return tx.CreateCart(ctx, c, []byte(fmt.Sprintf("tok-m2-%d", i)), time.Time{})
+		})
+	}
+	// set gives the items of a cart these statuses, locked and saved in a
+	// transaction of its own.
+	set := func(id string, sts ...omnicart.Status) {
+		t.Helper()
+		tx(t, s, func(tx omnicart.Tx) error {
+			c, err := tx.LockCart(ctx, "m1", id)
+			if err != nil {
+				return err
+			}
+			for i, st := range sts {
+				c.Items[i].Status = st
+			}
+			return tx.SaveCart(ctx, c, time.Time{})
+		})
+	}
+	var (
+		initiated  = omnicart.StatusInitiated
+		authorized = omnicart.StatusAuthorized
+		completed  = omnicart.StatusCompleted
+		refunded   = omnicart.StatusRefunded
+		canceled   = omnicart.StatusCanceled
+		expired    = omnicart.StatusExpired
+		captured   = omnicart.StatusCaptured
+		rejected   = omnicart.StatusRejected
+	)
+	set("c01", authorized, authorized)
+	set("c02", completed, refunded)
+	set("c03", completed, completed)
+	set("c04", refunded, canceled)
+	set("c05", authorized, authorized)
+	set("c05", completed, authorized)
+	set("c05", completed, refunded) // authorized gone, refunded come
+	set("c06", captured, authorized)
+	set("c06", completed, completed) // captured came and went
+	set("c07", completed, refunded)
+	set("c07", refunded, refunded)  // completed gone
+	set("c07", refunded, refunded)  // unchanged
+	set("c08", canceled, completed) // then swapped: the same set
+	set("c08", completed, canceled)
+	set("c09", refunded, refunded)
+	set("c10", expired, expired)
+	set("c11", completed, canceled)
+	// Several saves of one cart in one transaction, the last restoring
+	// the set it had.
+	tx(t, s, func(tx omnicart.Tx) error {
+		c, err := tx.LockCart(ctx, "m1", "c03")
+		if err != nil {
+			return err
+		}
+		c.Items[0].Status = refunded
+		if err := tx.SaveCart(ctx, c, time.Time{}); err != nil {
+			return err
+		}
+		c.Items[0].Status = rejected
+		if err := tx.SaveCart(ctx, c, time.Time{}); err != nil {
+			return err
+		}
+		c.Items[0].Status = completed
+		return tx.SaveCart(ctx, c, time.Time{})
+	})
+	// A cart saved without being loaded in the transaction.
+	c10 := loadCart(t, s, "m1", "c10")
+	c10.Items[1].Status = refunded
+	tx(t, s, func(tx omnicart.Tx) error { return tx.SaveCart(ctx, c10, time.Time{}) })
+	// A change rolled back with its savepoint, then saved again in the
+	// same transaction: the rows the first save wrote are gone, those of
+	// the second must be there.
+	tx(t, s, func(tx omnicart.Tx) error {
+		c, err := tx.LockCart(ctx, "m1", "c00")
+		if err != nil {
+			return err
+		}
+		c.Items[0].Status = expired
+		err = tx.Savepoint(ctx, func() error {
+			if err := tx.SaveCart(ctx, c, time.Time{}); err != nil {
+				return err
+			}
+			if _, err := tx.CartExists(ctx, "m1", "c00"); err != nil { // the save's writes are sent
+				return err
+			}
+			return errors.New("rolled back")
+		})
+		if err == nil {
+			return errors.New("savepoint: no error")
+		}
+		return tx.SaveCart(ctx, c, time.Time{})
+	})
+
+	// The expected listings, from the documents of all of m1's carts.
+	all, err := p.ListCarts(ctx, omnicart.CartQuery{MerchantID: "m1", Limit: 100})
+	if err != nil || len(all) != n {
+		t.Fatalf("ListCarts(all) = %d carts, %v", len(all), err)
+	}
+	want := func(q omnicart.CartQuery) []string {
+		var ids []string
+		for _, lc := range all {
+			c := lc.Cart
+			has := false
+			for _, it := range c.Items {
+				has = has || it.Status == q.Status
+			}
+			if !has || q.CustomerID != "" && c.CustomerID != q.CustomerID || q.Currency != "" && c.Currency != q.Currency ||
+				q.CartID != "" && c.ID != q.CartID ||
+				!q.CreatedFrom.IsZero() && c.CreatedAt.Before(q.CreatedFrom) || !q.CreatedTo.IsZero() && !c.CreatedAt.Before(q.CreatedTo) {
+				continue
+			}
+			ids = append(ids, c.ID)
+		}
+		return ids
+	}
+	// pages lists q's carts by pages of size, following the cursors.
+	pages := func(q omnicart.CartQuery, size int) []string {
+		t.Helper()
+		var ids []string
+		q.Limit = size
+		for range n + 1 {
+			page, err := p.ListCarts(ctx, q)
+			if err != nil {
+				t.Fatalf("ListCarts(%+v): %v", q, err)
+			}
+			for _, lc := range page {
+				if lc.Cart.MerchantID != q.MerchantID {
+					t.Errorf("cart %s of merchant %s listed", lc.Cart.ID, lc.Cart.MerchantID)
+				}
+				ids = append(ids, lc.Cart.ID)
+				q.After = lc.Cursor
+			}
+			if len(page) < size {
+				return ids
+			}
+		}
+		t.Fatalf("ListCarts(%+v): more pages than carts", q)
+		return nil
+	}
+	// A few listings spelled out, so that the model above is checked too.
+	for _, c := range []struct {
+		st   omnicart.Status
+		want []string
+	}{
+		{refunded, []string{"c10", "c09", "c07", "c05", "c04", "c02"}},
+		{completed, []string{"c11", "c08", "c06", "c05", "c03", "c02"}},
+		{authorized, []string{"c01"}},
+		{initiated, []string{"c00"}},
+		{expired, []string{"c10", "c00"}},
+		{canceled, []string{"c11", "c08", "c04"}},
+		{captured, nil},
+		{rejected, nil},
+	} {
+		if got := want(omnicart.CartQuery{Status: c.st}); !slices.Equal(got, c.want) {
+			t.Errorf("documents with an item %s: %v, want %v", c.st, got, c.want)
+		}
+	}
+	for _, st := range []omnicart.Status{initiated, authorized, captured, completed, refunded, canceled, expired, rejected, "ongoing"} {
+		for _, q := range []omnicart.CartQuery{
+			{MerchantID: "m1", Status: st},
+			{MerchantID: "m1", Status: st, Currency: "USD"},
+			{MerchantID: "m1", Status: st, Currency: "EUR"},
+			{MerchantID: "m1", Status: st, CustomerID: "cus_3"},
+			{MerchantID: "m1", Status: st, CartID: "c05"},
+			{MerchantID: "m1", Status: st, CreatedFrom: t0.Add(3 * time.Minute), CreatedTo: t0.Add(10 * time.Minute)},
+			{MerchantID: "m1", Status: st, Currency: "EUR", CreatedTo: t0.Add(8 * time.Minute)},
+		} {
+			w := want(q)
+			for _, size := range []int{1, 2, 5, 50} {
+				if got := pages(q, size); !slices.Equal(got, w) {
+					t.Errorf("ListCarts(%+v) by pages of %d = %v, want %v", q, size, got, w)
+				}
+			}
+		}
+	}
+	if got := pages(omnicart.CartQuery{MerchantID: "m2", Status: refunded}, 2); !slices.Equal(got, []string{"c00"}) {
+		t.Errorf("m2 refunded: %v", got)
+	}
+	if got := pages(omnicart.CartQuery{MerchantID: "m2", Status: captured, Currency: "EUR"}, 1); !slices.Equal(got, []string{"c01"}) {
+		t.Errorf("m2 captured: %v", got)
 	}
 }
