@@ -316,7 +316,7 @@ func (h *Handler) callbacks(w http.ResponseWriter, r *http.Request, s *signedIn)
 	if bad != "" {
 		p.Error, status = "Refused filter: "+bad+" (the Merchant API's answer to the same query).", http.StatusBadRequest
 	}
-	if id := r.URL.Query().Get("removed"); id != "" {
+	if id := h.notice(r, s).Get("removed"); id != "" {
 		p.Notice = "Endpoint " + id + " is removed, with its pending deliveries and its delivery log."
 	}
 	h.render(w, "callbacks", status, p)
@@ -427,7 +427,7 @@ func (h *Handler) showEndpoint(w http.ResponseWriter, r *http.Request, s *signed
 
 func (h *Handler) endpointPage(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	var notice string
-	switch r.URL.Query().Get("done") {
+	switch h.notice(r, s).Get("done") {
 	case "enabled":
 		notice = "The endpoint is enabled: new events are sent to it again."
 	case "disabled":
@@ -474,7 +474,7 @@ func (h *Handler) updateEndpoint(w http.ResponseWriter, r *http.Request, s *sign
 		return
 	}
 	h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.endpoint.update", "endpoint "+id, "url "+e.URL+"; events: "+strings.Join(e.Events, ", "))
-	http.Redirect(w, r, Prefix+"callbacks/endpoints/"+url.PathEscape(id)+"?done=updated", http.StatusSeeOther)
+	http.Redirect(w, r, h.noticeURL(s, Prefix+"callbacks/endpoints/"+url.PathEscape(id), url.Values{"done": {"updated"}}), http.StatusSeeOther)
 }
 
 func (h *Handler) rotateSecret(w http.ResponseWriter, r *http.Request, s *signedIn) {
@@ -522,7 +522,7 @@ func (h *Handler) setEnabled(on bool) func(http.ResponseWriter, *http.Request, *
 			return
 		}
 		h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.endpoint."+action, "endpoint "+id, "")
-		http.Redirect(w, r, Prefix+"callbacks/endpoints/"+url.PathEscape(id)+"?done="+done, http.StatusSeeOther)
+		http.Redirect(w, r, h.noticeURL(s, Prefix+"callbacks/endpoints/"+url.PathEscape(id), url.Values{"done": {done}}), http.StatusSeeOther)
 	}
 }
 
@@ -562,7 +562,7 @@ func (h *Handler) removeEndpoint(w http.ResponseWriter, r *http.Request, s *sign
 		return
 	}
 	h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.endpoint.remove", "endpoint "+id, "url "+e.URL)
-	http.Redirect(w, r, Prefix+"callbacks?removed="+url.QueryEscape(id), http.StatusSeeOther)
+	http.Redirect(w, r, h.noticeURL(s, Prefix+"callbacks", url.Values{"removed": {id}}), http.StatusSeeOther)
 }
 
 // eventData is the event page and the resend confirmation.
@@ -627,7 +627,7 @@ func (h *Handler) eventPage(w http.ResponseWriter, r *http.Request, s *signedIn)
 		return
 	}
 	p := page{Title: "Event " + d.ID, User: s.user, CSRF: s.csrf, Nav: "callbacks", Data: d}
-	if n := r.URL.Query().Get("resent"); n != "" {
+	if n := h.notice(r, s).Get("resent"); n != "" {
 		switch n {
 		case "0":
 			p.Notice = "Nothing was re-sent: no enabled endpoint is subscribed to " + d.Type + "."
@@ -707,5 +707,5 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		detail += " (" + strings.Join(ids, ", ") + ")"
 	}
 	h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.event.resend", "event "+id, detail)
-	http.Redirect(w, r, Prefix+"callbacks/events/"+url.PathEscape(id)+"?resent="+strconv.Itoa(len(sent)), http.StatusSeeOther)
+	http.Redirect(w, r, h.noticeURL(s, Prefix+"callbacks/events/"+url.PathEscape(id), url.Values{"resent": {strconv.Itoa(len(sent))}}), http.StatusSeeOther)
 }

@@ -418,13 +418,14 @@ func (h *Handler) cart(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	d.Actions, actors, d.ActionsNote = h.cartActions(r, s, c)
 	d.Events, d.EventsNote, d.Payment.AuthorizedAt = h.cartTimeline(r, s, c, actors)
 	d.Deliveries, d.DeliveriesNote = h.cartDeliveries(r, s, d.Events)
-	p := page{Title: "Cart " + c.ID, User: s.user, CSRF: s.csrf, Nav: "carts", Data: d, Notice: doneNotice(r.URL.Query(), c)}
+	p := page{Title: "Cart " + c.ID, User: s.user, CSRF: s.csrf, Nav: "carts", Data: d, Notice: doneNotice(h.notice(r, s), c)}
 	h.render(w, "cart", http.StatusOK, p)
 }
 
 // doneNotice is the notice of an action just done (the redirect after it
 // names the action, its items and, for a timer action that changed
-// nothing, the API's info code). Only items of the cart are repeated.
+// nothing, the API's info code), from the parameters h.notice verified
+// (none: no notice). Only items of the cart are repeated.
 func doneNotice(q url.Values, c *omnicart.Cart) string {
 	var items []string
 	for _, id := range strings.Split(q.Get("items"), ", ") {
@@ -1264,7 +1265,7 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	if info != "" {
 		q.Set("info", string(info))
 	}
-	http.Redirect(w, r, Prefix+"carts/"+url.PathEscape(cartID)+"?"+q.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, h.noticeURL(s, Prefix+"carts/"+url.PathEscape(cartID), q), http.StatusSeeOther)
 }
 
 // reconfirm answers a confirmed action that was not done because the cart

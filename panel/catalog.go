@@ -102,13 +102,14 @@ func (h *Handler) catalog(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	// ?rename=ID fills the rename form (the list's Rename links).
 	d := catalogData{CanEdit: s.user.Role.CanAct(), MaxRows: maxImportRows, MaxName: maxDisplayName, RenameID: q.Get("rename")}
 	p := page{Title: "Catalog", User: s.user, CSRF: s.csrf, Nav: "catalog"}
+	n := h.notice(r, s)
 	switch {
-	case q.Get("added") != "":
-		p.Notice = "Added " + q.Get("added") + " to the catalog."
-	case q.Get("renamed") != "":
-		p.Notice = "Renamed " + q.Get("renamed") + "."
-	case q.Get("imported") != "":
-		p.Notice = "Imported: " + q.Get("imported") + "."
+	case n.Get("added") != "":
+		p.Notice = "Added " + n.Get("added") + " to the catalog."
+	case n.Get("renamed") != "":
+		p.Notice = "Renamed " + n.Get("renamed") + "."
+	case n.Get("imported") != "":
+		p.Notice = "Imported: " + n.Get("imported") + "."
 	}
 	h.renderCatalog(w, r, s, p, d, http.StatusOK)
 }
@@ -267,7 +268,7 @@ func (h *Handler) catalogAdd(w http.ResponseWriter, r *http.Request, s *signedIn
 		return
 	}
 	h.record(r.Context(), r, s.merchant.ID, s.user.Email, "catalog.add", "item "+it.ItemID, "name: "+it.DisplayName)
-	http.Redirect(w, r, Prefix+"catalog?added="+url.QueryEscape(it.ItemID)+"&find="+url.QueryEscape(it.ItemID), http.StatusSeeOther)
+	http.Redirect(w, r, h.noticeURL(s, Prefix+"catalog", url.Values{"added": {it.ItemID}, "find": {it.ItemID}}), http.StatusSeeOther)
 }
 
 func (h *Handler) catalogRename(w http.ResponseWriter, r *http.Request, s *signedIn) {
@@ -292,7 +293,7 @@ func (h *Handler) catalogRename(w http.ResponseWriter, r *http.Request, s *signe
 	if old != it.DisplayName {
 		h.record(r.Context(), r, s.merchant.ID, s.user.Email, "catalog.rename", "item "+it.ItemID, fmt.Sprintf("name: %q → %q", old, it.DisplayName))
 	}
-	http.Redirect(w, r, Prefix+"catalog?renamed="+url.QueryEscape(it.ItemID)+"&find="+url.QueryEscape(it.ItemID), http.StatusSeeOther)
+	http.Redirect(w, r, h.noticeURL(s, Prefix+"catalog", url.Values{"renamed": {it.ItemID}, "find": {it.ItemID}}), http.StatusSeeOther)
 }
 
 // parseCatalogCSV reads the CLI's import format (cmd/omnicart
@@ -525,5 +526,5 @@ func (h *Handler) catalogApply(w http.ResponseWriter, r *http.Request, s *signed
 	}
 	sum := fmt.Sprintf("%d added, %d renamed", len(d.Added), len(d.Renamed))
 	h.record(ctx, r, s.merchant.ID, s.user.Email, "catalog.import", fmt.Sprintf("%d items", len(d.Added)+len(d.Renamed)), sum)
-	http.Redirect(w, r, Prefix+"catalog?imported="+url.QueryEscape(sum), http.StatusSeeOther)
+	http.Redirect(w, r, h.noticeURL(s, Prefix+"catalog", url.Values{"imported": {sum}}), http.StatusSeeOther)
 }

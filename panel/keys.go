@@ -3,6 +3,7 @@ package panel
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -50,8 +51,8 @@ func (h *Handler) keys(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		return
 	}
 	p := page{Title: "API keys", User: s.user, CSRF: s.csrf, Nav: "keys", Data: keysData{Keys: rows, Methods: omnicart.AllMethods()}}
-	if r.URL.Query().Get("revoked") != "" {
-		p.Notice = "Key " + r.URL.Query().Get("revoked") + "… is revoked: the API now refuses it (111000)."
+	if revoked := h.notice(r, s).Get("revoked"); revoked != "" {
+		p.Notice = "Key " + revoked + "… is revoked: the API now refuses it (111000)."
 	}
 	h.render(w, "keys", http.StatusOK, p)
 }
@@ -122,7 +123,7 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, s *signedIn)
 		return
 	}
 	h.record(r.Context(), r, s.merchant.ID, s.user.Email, "key.revoke", "key "+prefix, "")
-	http.Redirect(w, r, Prefix+"keys?revoked="+prefix, http.StatusSeeOther)
+	http.Redirect(w, r, h.noticeURL(s, Prefix+"keys", url.Values{"revoked": {prefix}}), http.StatusSeeOther)
 }
 
 type auditRow struct{ At, Actor, Action, Target, Detail, From string }

@@ -171,7 +171,7 @@ func (h *Handler) settings(w http.ResponseWriter, r *http.Request, s *signedIn) 
 		return
 	}
 	p := page{Title: "Settings", User: s.user, CSRF: s.csrf, Nav: "settings", Data: d}
-	if by := r.URL.Query().Get("advanced"); by != "" && d.Test {
+	if by := h.notice(r, s).Get("advanced"); by != "" && d.Test {
 		p.Notice = "The test clock moved forward by " + by + "; what fell due has fired. Merchant time is now " + d.MerchantNow + "."
 	}
 	h.render(w, "settings", http.StatusOK, p)
@@ -225,5 +225,5 @@ func (h *Handler) advanceClock(w http.ResponseWriter, r *http.Request, s *signed
 	}
 	h.record(r.Context(), r, s.merchant.ID, s.user.Email, "clock.advance", "test clock",
 		fmt.Sprintf("by %s: %s → %s", settingsDuration(step), before.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
-	http.Redirect(w, r, Prefix+"settings?advanced="+url.QueryEscape(settingsDuration(step)), http.StatusSeeOther)
+	http.Redirect(w, r, h.noticeURL(s, Prefix+"settings", url.Values{"advanced": {settingsDuration(step)}}), http.StatusSeeOther)
 }
