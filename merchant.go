@@ -115,6 +115,9 @@ type APIKey struct {
 	Methods    []string   `json:"methods"`
 	CreatedAt  time.Time  `json:"createdAt"`
 	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
+	// LastUsedAt is when the key last authenticated a Merchant API request
+	// (nil: never), recorded at most about once a minute per key and node.
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
 }
 
 // Allows reports whether the key may call method. A key with no method list

@@ -53,6 +53,10 @@ type Tx interface {
 	RevokeAPIKey(ctx context.Context, merchantID, prefix string, at time.Time) error
 	// APIKeys lists a merchant's keys.
 	APIKeys(ctx context.Context, merchantID string) ([]*APIKey, error)
+	// TouchAPIKey records that the key with this hash authenticated a
+	// request at at (its LastUsedAt), unless a later time is recorded. An
+	// unknown hash is not an error.
+	TouchAPIKey(ctx context.Context, hash []byte, at time.Time) error
 
 	// PutCatalogItems adds or renames catalog items.
 	PutCatalogItems(ctx context.Context, merchantID string, items []CatalogItem) error

@@ -39,6 +39,8 @@ type Service struct {
 	// to the sandbox outbox.
 	LinkSenders func(channel string) bool
 	Log         *slog.Logger
+
+	keyUse *keyUse // created on first use, see KeyUsed
 }
 
 // ErrNoProvider is returned by Service.Provider for a merchant that has no
@@ -108,7 +110,8 @@ func hashToken(token string) []byte {
 }
 
 // Authenticate returns the merchant and key for a raw API key. Unknown and
-// revoked keys give a 111000 error.
+// revoked keys give a 111000 error. It records no use of the key: the
+// Merchant API calls KeyUsed for that.
 func (s *Service) Authenticate(ctx context.Context, raw string) (*omnicart.Merchant, *omnicart.APIKey, error) {
 	if raw == "" {
 		return nil, nil, omnicart.Errorf(omnicart.CodeAuth, "")

@@ -89,6 +89,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return false
 	}
 	rc.merchant, rc.key = m, k
+	s.Service.KeyUsed(k) // throttled and written asynchronously: no write here
 	if ok, wait := s.Limit.allow(string(k.Hash), time.Now()); !ok {
 		w.Header().Set("Retry-After", retryAfter(wait))
 		writeProblems(w, rc, omnicart.Problems{{Code: omnicart.CodeTooManyRequests}})

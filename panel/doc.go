@@ -1,6 +1,7 @@
 // Package panel is the Merchant Panel: server-rendered pages (html/template,
-// embedded, no JavaScript) where a merchant's users sign in, see their
-// carts and money, act on carts through the same use cases as the Merchant
+// embedded; JavaScript only for the new API key's copy button, allowed by
+// its hash, every page working without it) where a merchant's users sign
+// in, see their carts and money, act on carts through the same use cases as the Merchant
 // API (gateway.Service), manage API keys and, for owners, read the audit
 // log. It is mounted at /panel/ by httpapi and wired by cmd/omnicart.
 //

@@ -2,6 +2,7 @@ package panel
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,7 +14,10 @@ import (
 
 type keyRow struct {
 	Prefix, Methods, Created, Revoked string
-	Active                            bool
+	// LastUsed is when the key last authenticated a Merchant API request
+	// (to about a minute), or "never".
+	LastUsed string
+	Active   bool
 }
 
 type keysData struct {
@@ -21,6 +25,9 @@ type keysData struct {
 	Methods []string
 	NewKey  string
 	Prefix  string // the key to confirm revoking
+	// CopyScript is the copy button's script, shown with NewKey; the
+	// Content-Security-Policy allows it by its hash.
+	CopyScript template.JS
 }
 
 func (h *Handler) keyRows(r *http.Request, s *signedIn) ([]keyRow, error) {
@@ -38,6 +45,10 @@ func (h *Handler) keyRows(r *http.Request, s *signedIn) ([]keyRow, error) {
 		}
 		if k.RevokedAt != nil {
 			row.Revoked = k.RevokedAt.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		row.LastUsed = "never"
+		if k.LastUsedAt != nil {
+			row.LastUsed = k.LastUsedAt.UTC().Format("2006-01-02 15:04 UTC")
 		}
 		out = append(out, row)
 	}
@@ -91,7 +102,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, s *signedIn)
 	}
 	// Shown once, in this answer only (no redirect carries it).
 	h.render(w, "keys", http.StatusOK, page{Title: "API keys", User: s.user, CSRF: s.csrf, Nav: "keys",
-		Notice: "Copy the new key now: it is shown only once.", Data: keysData{Keys: rows, Methods: omnicart.AllMethods(), NewKey: raw}})
+		Notice: "Copy the new key now: it is shown only once.", Data: keysData{Keys: rows, Methods: omnicart.AllMethods(), NewKey: raw, CopyScript: copyScript}})
 }
 
 func (h *Handler) confirmRevoke(w http.ResponseWriter, r *http.Request, s *signedIn) {

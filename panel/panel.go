@@ -120,7 +120,7 @@ type page struct {
 func (h *Handler) contentPolicy() string {
 	sum := sha256.Sum256([]byte(h.css))
 	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
-		"'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+		"'; script-src " + copyScriptSource + "; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 }
 
 func (h *Handler) render(w http.ResponseWriter, name string, status int, p page) {

@@ -283,15 +283,15 @@ func (t *txn) CreateAPIKey(ctx context.Context, k *omnicart.APIKey) error {
 	return wrap("create api key", err)
 }
 
-const keyColumns = `hash, prefix, merchant_id, methods, created_at, revoked_at`
+const keyColumns = `hash, prefix, merchant_id, methods, created_at, revoked_at, last_used_at`
 
 // scanKey scans the keyColumns, then extra.
 func scanKey(sc pgx.Row, extra ...any) (*omnicart.APIKey, error) {
 	var k omnicart.APIKey
 	var methods string
 	var created int64
-	var revoked *int64
-	if err := sc.Scan(append([]any{&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked}, extra...)...); err != nil {
+	var revoked, used *int64
+	if err := sc.Scan(append([]any{&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked, &used}, extra...)...); err != nil {
 		return nil, err
 	}
 	if methods != "" {
@@ -302,6 +302,10 @@ func scanKey(sc pgx.Row, extra ...any) (*omnicart.APIKey, error) {
 		r := fromMs(*revoked)
 		k.RevokedAt = &r
 	}
+	if used != nil {
+		u := fromMs(*used)
+		k.LastUsedAt = &u
+	}
 	return &k, nil
 }
 
@@ -311,7 +315,7 @@ func scanKey(sc pgx.Row, extra ...any) (*omnicart.APIKey, error) {
 // transaction reads the merchant again, FOR SHARE).
 func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, error) {
 	var m merchantRow
-	k, err := scanKey(t.q.QueryRow(ctx, `SELECT k.hash, k.prefix, k.merchant_id, k.methods, k.created_at, k.revoked_at, m.doc, m.clock_offset_ms
+	k, err := scanKey(t.q.QueryRow(ctx, `SELECT k.hash, k.prefix, k.merchant_id, k.methods, k.created_at, k.revoked_at, k.last_used_at, m.doc, m.clock_offset_ms
 		FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.hash = $1 AND k.revoked_at IS NULL`, hash), &m.doc, &m.offset)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, omnicart.ErrNotFound
@@ -345,6 +349,15 @@ func (t *txn) APIKeys(ctx context.Context, merchantID string) ([]*omnicart.APIKe
 		out = append(out, k)
 	}
 	return out, wrap("list api keys", rows.Err())
+}
+
+func (t *txn) TouchAPIKey(ctx context.Context, hash []byte, at time.Time) error {
+	if err := t.writable("touch api key"); err != nil {
+		return err
+	}
+	_, err := t.q.Exec(ctx, `UPDATE api_keys SET last_used_at = $2 WHERE hash = $1 AND (last_used_at IS NULL OR last_used_at < $2)`,
+		hash, ms(at))
+	return wrap("touch api key", err)
 }
 
 func (t *txn) RevokeAPIKey(ctx context.Context, merchantID, prefix string, at time.Time) error {

@@ -244,8 +244,8 @@ func scanKey(sc interface{ Scan(...any) error }) (*omnicart.APIKey, error) {
 	var k omnicart.APIKey
 	var methods string
 	var created int64
-	var revoked sql.NullInt64
-	if err := sc.Scan(&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked); err != nil {
+	var revoked, used sql.NullInt64
+	if err := sc.Scan(&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked, &used); err != nil {
 		return nil, err
 	}
 	if methods != "" {
@@ -256,11 +256,15 @@ func scanKey(sc interface{ Scan(...any) error }) (*omnicart.APIKey, error) {
 		r := fromMs(revoked.Int64)
 		k.RevokedAt = &r
 	}
+	if used.Valid {
+		u := fromMs(used.Int64)
+		k.LastUsedAt = &u
+	}
 	return &k, nil
 }
 
 func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, error) {
-	row := t.queryRow(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at FROM api_keys WHERE hash = ? AND revoked_at IS NULL`, hash)
+	row := t.queryRow(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at, last_used_at FROM api_keys WHERE hash = ? AND revoked_at IS NULL`, hash)
 	k, err := scanKey(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, omnicart.ErrNotFound
@@ -269,7 +273,7 @@ func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, 
 }
 
 func (t *txn) APIKeys(ctx context.Context, merchantID string) ([]*omnicart.APIKey, error) {
-	rows, err := t.query(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at FROM api_keys WHERE merchant_id = ? ORDER BY created_at`, merchantID)
+	rows, err := t.query(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at, last_used_at FROM api_keys WHERE merchant_id = ? ORDER BY created_at`, merchantID)
 	if err != nil {
 		return nil, wrap("list api keys", err)
 	}
@@ -283,6 +287,12 @@ func (t *txn) APIKeys(ctx context.Context, merchantID string) ([]*omnicart.APIKe
 		out = append(out, k)
 	}
 	return out, rows.Err()
+}
+
+func (t *txn) TouchAPIKey(ctx context.Context, hash []byte, at time.Time) error {
+	_, err := t.exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE hash = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+		ms(at), hash, ms(at))
+	return wrap("touch api key", err)
 }
 
 func (t *txn) RevokeAPIKey(ctx context.Context, merchantID, prefix string, at time.Time) error {

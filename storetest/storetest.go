@@ -222,6 +222,47 @@ func testAPIKeys(t *testing.T, s omnicart.Store) {
 		if err != nil || len(keys) != 2 || (keys[0].RevokedAt == nil) == (keys[1].RevokedAt == nil) {
 			t.Errorf("APIKeys = %+v, %v", keys, err)
 		}
+		for _, k := range keys {
+			if k.LastUsedAt != nil {
+				t.Errorf("key %s never used has LastUsedAt %v", k.Prefix, k.LastUsedAt)
+			}
+		}
+		return nil
+	})
+
+	// TouchAPIKey records the last use; an earlier time never replaces a
+	// later one (touches from several nodes may arrive out of order), and
+	// an unknown hash is no error.
+	used := t0.Add(90 * time.Second)
+	tx(t, s, func(tx omnicart.Tx) error { return tx.TouchAPIKey(ctx, []byte("hash-1"), used) })
+	tx(t, s, func(tx omnicart.Tx) error { return tx.TouchAPIKey(ctx, []byte("hash-1"), used.Add(-time.Minute)) })
+	tx(t, s, func(tx omnicart.Tx) error { return tx.TouchAPIKey(ctx, []byte("no such hash"), used) })
+	_ = s.View(ctx, func(tx omnicart.Tx) error {
+		k, err := tx.APIKeyByHash(ctx, []byte("hash-1"))
+		if err != nil || k.LastUsedAt == nil || !k.LastUsedAt.Equal(used) {
+			t.Errorf("APIKeyByHash after touch = %+v, %v; want LastUsedAt %v", k, err, used)
+		}
+		keys, err := tx.APIKeys(ctx, "m1")
+		if err != nil || len(keys) != 2 {
+			t.Fatalf("APIKeys = %+v, %v", keys, err)
+		}
+		for _, k := range keys {
+			switch {
+			case k.Prefix == k1.Prefix && (k.LastUsedAt == nil || !k.LastUsedAt.Equal(used)):
+				t.Errorf("APIKeys: %s LastUsedAt = %v, want %v", k.Prefix, k.LastUsedAt, used)
+			case k.Prefix == k2.Prefix && k.LastUsedAt != nil:
+				t.Errorf("APIKeys: untouched %s LastUsedAt = %v", k.Prefix, k.LastUsedAt)
+			}
+		}
+		return nil
+	})
+	later := used.Add(time.Hour)
+	tx(t, s, func(tx omnicart.Tx) error { return tx.TouchAPIKey(ctx, []byte("hash-1"), later) })
+	_ = s.View(ctx, func(tx omnicart.Tx) error {
+		k, err := tx.APIKeyByHash(ctx, []byte("hash-1"))
+		if err != nil || k.LastUsedAt == nil || !k.LastUsedAt.Equal(later) {
+			t.Errorf("APIKeyByHash after a later touch = %+v, %v; want LastUsedAt %v", k, err, later)
+		}
 		return nil
 	})
 }

@@ -175,6 +175,9 @@ type keyView struct {
 	Status     string     `json:"status"` // active or revoked
 	CreatedAt  time.Time  `json:"createdAt"`
 	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
+	// LastUsedAt is when the key last authenticated a Merchant API
+	// request, to about a minute per node; absent: never.
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
 }
 
 const timeLayout = "2006-01-02T15:04:05Z"
@@ -524,7 +527,7 @@ func (a *app) keyList(ctx context.Context, merchantID string, out *printer) erro
 	}
 	views := make([]keyView, 0, len(keys))
 	for _, k := range keys {
-		v := keyView{Prefix: k.Prefix, Methods: k.Methods, AllMethods: len(k.Methods) == 0, Status: "active", CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+		v := keyView{Prefix: k.Prefix, Methods: k.Methods, AllMethods: len(k.Methods) == 0, Status: "active", CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt}
 		if v.AllMethods {
 			v.Methods = omnicart.AllMethods()
 		}
@@ -537,16 +540,19 @@ func (a *app) keyList(ctx context.Context, merchantID string, out *printer) erro
 		return out.encode(views)
 	}
 	tw := out.table()
-	fmt.Fprintln(tw, "PREFIX\tSTATUS\tMETHODS\tCREATED\tREVOKED")
+	fmt.Fprintln(tw, "PREFIX\tSTATUS\tMETHODS\tCREATED\tREVOKED\tLAST USED")
 	for _, v := range views {
-		methods, revoked := strings.Join(v.Methods, ","), "-"
+		methods, revoked, used := strings.Join(v.Methods, ","), "-", "never"
 		if v.AllMethods {
 			methods = "all"
 		}
 		if v.RevokedAt != nil {
 			revoked = fmtTime(*v.RevokedAt)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.Prefix, v.Status, methods, fmtTime(v.CreatedAt), revoked)
+		if v.LastUsedAt != nil {
+			used = fmtTime(*v.LastUsedAt)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Prefix, v.Status, methods, fmtTime(v.CreatedAt), revoked, used)
 	}
 	return tw.Flush()
 }

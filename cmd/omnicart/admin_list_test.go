@@ -321,6 +321,7 @@ type listedKey struct {
 	Status     string     `json:"status"`
 	CreatedAt  time.Time  `json:"createdAt"`
 	RevokedAt  *time.Time `json:"revokedAt"`
+	LastUsedAt *time.Time `json:"lastUsedAt"`
 }
 
 func TestKeyListCLI(t *testing.T) {
@@ -354,12 +355,15 @@ func TestKeyListCLI(t *testing.T) {
 			if strings.Contains(first, k.Prefix) && len(k.Prefix) != 16 {
 				t.Errorf("prefix %q", k.Prefix)
 			}
+			if k.LastUsedAt != nil {
+				t.Errorf("key %s never used: lastUsedAt %v", k.Prefix, k.LastUsedAt)
+			}
 		}
 		out, _, err = cliRun(t, "key", "list", "--merchant", id, "--database", db)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range []string{"PREFIX", first[:16], second[:16], "revoked", "active", "status,refund", "all"} {
+		for _, s := range []string{"PREFIX", first[:16], second[:16], "revoked", "active", "status,refund", "all", "LAST USED", "never"} {
 			if !strings.Contains(out, s) {
 				t.Errorf("table lacks %q:\n%s", s, out)
 			}

@@ -460,6 +460,14 @@ func TestPanelInBrowser(t *testing.T) {
 		if !strings.HasPrefix(key, "ock_test_") {
 			t.Fatalf("new key %q", key)
 		}
+		// The copy button's script runs under the CSP (it adds the
+		// button); copying or, where the clipboard is refused, selecting
+		// the key says so.
+		do(t, chromedp.WaitVisible(chromedp.ID("copy-key")), chromedp.Click(chromedp.ID("copy-key")),
+			chromedp.WaitVisible(chromedp.CSS("#copy-status:not(:empty)")))
+		if said := run(t, chromedp.Text(chromedp.ID("copy-status"))); said != "Copied." && !strings.HasPrefix(said, "Select the key") {
+			t.Errorf("copy button said %q", said)
+		}
 		kc := srv.Client(key)
 		if res, err := kc.Raw().Status(context.Background(), cartID, client.StatusQuery{}); err != nil || res.Status != 200 {
 			t.Fatalf("new key: %v %+v", err, res)
