@@ -32,35 +32,32 @@ type keyTouch struct {
 	at   time.Time
 }
 
-// keyUse is a Service's throttle and queue of key uses.
-type keyUse struct {
+// KeyUses is a node's throttle and queue of key uses. Create it with
+// NewKeyUses, set it as Service.KeyUses and run Run for as long as the
+// node serves; a Service without one records no use.
+type KeyUses struct {
 	mu    sync.Mutex
 	last  map[string]time.Time // key hash → when last queued
 	queue chan keyTouch
 }
 
-// keyUses guards the lazy creation of Service.keyUse (a Service is a
-// struct literal, and is copied by value in places, so it holds no lock
-// of its own; copies made after the first use share the throttle).
-var keyUses sync.Mutex
+// NewKeyUses returns an empty throttle and queue.
+func NewKeyUses() *KeyUses {
+	return &KeyUses{last: map[string]time.Time{}, queue: make(chan keyTouch, keyUseQueue)}
+}
 
 // KeyUsed records that k authenticated a Merchant API request now: it
 // queues a write of the key's LastUsedAt, unless this node queued one for
 // the key less than KeyUseInterval before. It never blocks and never
 // writes on the caller's path.
 func (s *Service) KeyUsed(k *omnicart.APIKey) {
-	s.noteKeyUse(k.Hash, s.Now())
+	if s.KeyUses == nil {
+		return
+	}
+	s.KeyUses.note(s, k.Hash, s.Now())
 }
 
-func (s *Service) noteKeyUse(hash []byte, at time.Time) {
-	keyUses.Lock()
-	u := s.keyUse
-	if u == nil {
-		u = &keyUse{last: map[string]time.Time{}, queue: make(chan keyTouch, keyUseQueue)}
-		s.keyUse = u
-		go s.writeKeyUses(u)
-	}
-	keyUses.Unlock()
+func (u *KeyUses) note(s *Service, hash []byte, at time.Time) {
 	if !u.due(string(hash), at) {
 		return
 	}
@@ -73,7 +70,7 @@ func (s *Service) noteKeyUse(hash []byte, at time.Time) {
 
 // due reports whether a use at at should be recorded, and if so remembers
 // it as the key's last recording.
-func (u *keyUse) due(key string, at time.Time) bool {
+func (u *KeyUses) due(key string, at time.Time) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if last, ok := u.last[key]; ok && at.Sub(last) < KeyUseInterval && !at.Before(last) {
@@ -96,15 +93,23 @@ func (u *keyUse) due(key string, at time.Time) bool {
 	return true
 }
 
-// writeKeyUses writes the queued uses, one at a time, for the life of the
-// process.
-func (s *Service) writeKeyUses(u *keyUse) {
-	for t := range u.queue {
-		ctx, cancel := context.WithTimeout(context.Background(), keyUseTimeout)
-		err := s.Store.Tx(ctx, func(tx omnicart.Tx) error { return tx.TouchAPIKey(ctx, t.hash, t.at) })
-		cancel()
-		if err != nil {
-			s.debug("api key use not recorded", "err", err)
+// RunKeyUses writes the queued uses of s.KeyUses, one at a time, until
+// ctx is done. It returns at once when s has none.
+func (s *Service) RunKeyUses(ctx context.Context) {
+	if s.KeyUses == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case t := <-s.KeyUses.queue:
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keyUseTimeout)
+			err := s.Store.Tx(wctx, func(tx omnicart.Tx) error { return tx.TouchAPIKey(wctx, t.hash, t.at) })
+			cancel()
+			if err != nil {
+				s.debug("api key use not recorded", "err", err)
+			}
 		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 // interval, again after it (or when the clock went back), and remembers at
 // most keyUseKeys keys.
 func TestKeyUseThrottleIsBounded(t *testing.T) {
-	u := &keyUse{last: map[string]time.Time{}}
+	u := NewKeyUses()
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, c := range []struct {
 		at   time.Time
@@ -32,7 +32,7 @@ func TestKeyUseThrottleIsBounded(t *testing.T) {
 	if len(u.last) > keyUseKeys {
 		t.Errorf("throttle remembers %d keys, want at most %d", len(u.last), keyUseKeys)
 	}
-	u = &keyUse{last: map[string]time.Time{}}
+	u = NewKeyUses()
 	for i := range keyUseKeys {
 		u.due(strconv.Itoa(i), t0)
 	}

@@ -60,7 +60,8 @@ func TestKeyUsedIsThrottled(t *testing.T) {
 	svc := &gateway.Service{Store: store,
 		Provider: func(*omnicart.Merchant) (omnicart.Provider, error) { return iss, nil },
 		Now:      clk.Now, KeyPepper: []byte("p"), AnswerKey: make([]byte, 32),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), KeyUses: gateway.NewKeyUses()}
+	go svc.RunKeyUses(ctx)
 	m, raw, err := svc.CreateMerchant(ctx, gateway.NewMerchant{Name: "t", Mode: omnicart.ModeTest, Privileges: omnicart.DefaultPrivileges(),
 		Items: []omnicart.CatalogItem{{ItemID: "pegasus", DisplayName: "P"}}})
 	if err != nil {

@@ -40,7 +40,9 @@ type Service struct {
 	LinkSenders func(channel string) bool
 	Log         *slog.Logger
 
-	keyUse *keyUse // created on first use, see KeyUsed
+	// KeyUses, when set, records when API keys were last used (KeyUsed;
+	// RunKeyUses writes them).
+	KeyUses *KeyUses
 }
 
 // ErrNoProvider is returned by Service.Provider for a merchant that has no

@@ -121,7 +121,9 @@ func newTestPanelOn(t *testing.T, role omnicart.Role, engine string) *testPanel 
 		KeyPepper: []byte("test pepper"),
 		AnswerKey: make([]byte, 32),
 		Log:       log,
+		KeyUses:   gateway.NewKeyUses(),
 	}
+	go svc.RunKeyUses(t.Context())
 	m, key, err := svc.CreateMerchant(ctx, gateway.NewMerchant{ID: "mer_panel", Name: "Panel Test Shop", Mode: omnicart.ModeTest,
 		Privileges: omnicart.AllPrivileges(),
 		Items:      []omnicart.CatalogItem{{ItemID: "pegasus", DisplayName: "Pegasus"}, {ItemID: "naga", DisplayName: "Naga"}}})

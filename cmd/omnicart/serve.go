@@ -134,6 +134,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		defer close(scheduled)
 		a.service.RunScheduler(recoverCtx, 100*time.Millisecond, 200)
 	}()
+	// When keys were last used: throttled per node, written by one
+	// goroutine (set before the server serves a request).
+	a.service.KeyUses = gateway.NewKeyUses()
+	go a.service.RunKeyUses(recoverCtx)
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("omnicart serving", "listen", ln.Addr().String(), "public_url", base, "database", *dbURL)
