@@ -57,15 +57,18 @@ func (l *Ledger) Post(ctx context.Context, j omnicart.Journal) (posted bool, err
 	if err := j.Validate(); err != nil {
 		return false, err
 	}
+	lock := false
 	err = retry(ctx, func() error {
-		return pgx.BeginTxFunc(ctx, l.db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-			var d deltas
+		err := pgx.BeginTxFunc(ctx, l.db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+			d := deltas{lock: lock}
 			var err error
 			if posted, err = postJournal(ctx, tx, &d, j); err != nil {
 				return err
 			}
 			return d.apply(ctx, tx)
 		})
+		lock = lock || errors.Is(err, errBalanceRace)
+		return err
 	})
 	if err != nil {
 		return false, err
@@ -111,6 +114,11 @@ func (a balanceKey) compare(b balanceKey) int {
 // yet (see Ledger).
 type deltas struct {
 	m map[balanceKey]int64
+	// lock makes posts lock the balances they check (FOR NO KEY UPDATE,
+	// held to the commit), so that the commit cannot find them spent: a
+	// transaction that lost a race for funds runs again this way, and
+	// cannot lose it twice.
+	lock bool
 }
 
 // of returns the pending change of k.
@@ -245,7 +253,7 @@ func postJournal(ctx context.Context, q querier, d *deltas, j omnicart.Journal) 
 	if len(j.Entries) > 0 {
 		var recorded bool
 		var err error
-		recorded, current, err = readForPost(ctx, q, j)
+		recorded, current, err = readForPost(ctx, q, j, d.lock)
 		if err != nil {
 			return false, err
 		}
@@ -361,15 +369,19 @@ func missingAccounts(entries []omnicart.Entry, existing map[balanceKey]int64) ne
 // readForPost reports whether a journal with j's id is recorded and reads
 // the committed balances of the accounts j names (0 for an account without
 // a row), in one round trip, without locking.
-func readForPost(ctx context.Context, q querier, j omnicart.Journal) (bool, map[balanceKey]int64, error) {
+func readForPost(ctx context.Context, q querier, j omnicart.Journal, lock bool) (bool, map[balanceKey]int64, error) {
 	accounts, currencies := make([]string, len(j.Entries)), make([]string, len(j.Entries))
 	for i, e := range j.Entries {
 		accounts[i], currencies[i] = e.Account, e.Currency
 	}
 	b := &pgx.Batch{}
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM ledger_journals WHERE id = $1)`, j.ID)
-	b.Queue(`SELECT account, currency, balance FROM ledger_accounts
-		WHERE (account, currency) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, accounts, currencies)
+	read := `SELECT account, currency, balance FROM ledger_accounts
+		WHERE (account, currency) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+	if lock {
+		read += ` ORDER BY account, currency FOR NO KEY UPDATE`
+	}
+	b.Queue(read, accounts, currencies)
 	br := q.SendBatch(ctx, b)
 	defer br.Close()
 	var recorded bool

@@ -63,7 +63,12 @@ const maxAttempts = 5
 // it does not redo. The commit itself is not interrupted by ctx, so that
 // Tx knows whether it happened. Errors are fn's, or the server's.
 func (s *Store) Tx(ctx context.Context, fn func(omnicart.Tx) error) error {
-	return unavailable(retry(ctx, func() error { return s.tx(ctx, fn) }))
+	lock := false // after a lost race for funds, balances are locked when checked
+	return unavailable(retry(ctx, func() error {
+		err := s.tx(ctx, fn, lock)
+		lock = lock || errors.Is(err, errBalanceRace)
+		return err
+	}))
 }
 
 // retry runs attempt until it succeeds, fails otherwise than by a
@@ -88,7 +93,7 @@ func retry(ctx context.Context, attempt func() error) error {
 	}
 }
 
-func (s *Store) tx(ctx context.Context, fn func(omnicart.Tx) error) error {
+func (s *Store) tx(ctx context.Context, fn func(omnicart.Tx) error, lockBalances bool) error {
 	x, err := beginPipe(ctx, s.pool, "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE")
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
@@ -96,6 +101,7 @@ func (s *Store) tx(ctx context.Context, fn func(omnicart.Tx) error) error {
 	committed := false
 	defer func() { x.release(ctx, committed) }()
 	t := &txn{q: x, tx: x, db: s.DB, write: true}
+	t.deltas.lock = lockBalances
 	if err := fn(t); err != nil {
 		return err
 	}
