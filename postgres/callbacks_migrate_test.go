@@ -21,36 +21,7 @@ import (
 // it by the trigger.
 func TestCallbacksMigrationBackfillsTheOutbox(t *testing.T) {
 	ctx := t.Context()
-	url := pgtest.URL(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(names)
-	exec(`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`)
-	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		if version >= "0004" {
-			break
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec(string(body))
-		exec(`INSERT INTO schema_migrations(version) VALUES ($1)`, version)
-	}
+	url, conn, exec := databaseBefore(t, "0004")
 	exec(`INSERT INTO merchants(id, name, doc, created_at) VALUES ('m1', 'M', '{}', 0)`)
 	exec(`INSERT INTO carts(merchant_id, cart_id, token_hash, doc, created_at, updated_at) VALUES ('m1', 'c1', '\x01', '{}', 0, 0)`)
 	exec(`INSERT INTO carts(merchant_id, cart_id, token_hash, doc, created_at, updated_at) VALUES ('m1', 'c2', '\x02', '{}', 0, 0)`)
@@ -128,4 +99,44 @@ func waitForLockWait(t *testing.T, conn *pgx.Conn) {
 		}
 	}
 	t.Fatal("the migration never waited for the open transaction")
+}
+
+// databaseBefore creates a new database with the migrations before version
+// applied and recorded, and returns its URL, a connection to it (closed
+// when the test ends) and an exec that fails the test on an error: a
+// database as an older server left it.
+func databaseBefore(t *testing.T, version string) (string, *pgx.Conn, func(q string, args ...any)) {
+	t.Helper()
+	ctx := t.Context()
+	url := pgtest.URL(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(names)
+	exec(`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`)
+	for _, name := range names {
+		v := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+		if v >= version {
+			break
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(string(body))
+		exec(`INSERT INTO schema_migrations(version) VALUES ($1)`, v)
+	}
+	return url, conn, exec
 }

@@ -1,16 +1,10 @@
 package postgres
 
 import (
-	"context"
-	"io/fs"
 	"slices"
-	"sort"
-	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/omnicart/omnicart/postgres/pgtest"
 )
 
 // TestItemStatusesMigrationBackfills opens a database made before
@@ -18,36 +12,7 @@ import (
 // cart_item_statuses then holds each cart's distinct item statuses.
 func TestItemStatusesMigrationBackfills(t *testing.T) {
 	ctx := t.Context()
-	url := pgtest.URL(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(names)
-	exec(`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`)
-	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		if version >= "0007" {
-			break
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec(string(body))
-		exec(`INSERT INTO schema_migrations(version) VALUES ($1)`, version)
-	}
+	url, conn, exec := databaseBefore(t, "0007")
 	exec(`INSERT INTO merchants(id, name, doc, created_at) VALUES ('m1', 'M', '{}', 0), ('m2', 'N', '{}', 0)`)
 	for i, c := range []struct{ merchant, doc string }{
 		{"m1", `{"items":[{"id":"a","status":"completed"},{"id":"b","status":"refunded"},{"id":"c","status":"completed"}]}`},

@@ -19,34 +19,7 @@ func TestOutboxMigrationKeepsTheCursorsBacklog(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(names)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := old.ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY) STRICT`)
-	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		if version >= "0008" {
-			break
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec(string(body))
-		exec(`INSERT INTO schema_migrations(version) VALUES (?)`, version)
-	}
+	old, exec := databaseBefore(t, path, "0008")
 	exec(`INSERT INTO merchants(id, name, doc, created_at) VALUES ('m1', 'M', '{}', 0)`)
 	exec(`INSERT INTO carts(pk, merchant_id, cart_id, token_hash, doc, created_at, updated_at) VALUES (7, 'm1', 'c1', x'01', '{}', 0, 0)`)
 	for seq := 1; seq <= 5; seq++ {
@@ -87,4 +60,42 @@ func TestOutboxMigrationKeepsTheCursorsBacklog(t *testing.T) {
 	if got := outbox(); !slices.Equal(got, []int64{14, 15, 16}) {
 		t.Fatalf("outbox after a new event: %v", got)
 	}
+}
+
+// databaseBefore creates an SQLite database at path with the migrations
+// before version applied (and recorded, as Open records them), and returns
+// it with an exec that fails the test on an error: a database as an older
+// server left it, for testing what a migration does to existing rows.
+func databaseBefore(t *testing.T, path, version string) (*sql.DB, func(q string, args ...any)) {
+	t.Helper()
+	ctx := context.Background()
+	old, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(names)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := old.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY) STRICT`)
+	for _, name := range names {
+		v := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+		if v >= version {
+			break
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(string(body))
+		exec(`INSERT INTO schema_migrations(version) VALUES (?)`, v)
+	}
+	return old, exec
 }
