@@ -388,12 +388,7 @@ type attemptRow struct {
 func (h *Handler) showEndpoint(w http.ResponseWriter, r *http.Request, s *signedIn, id string, status int, notice, errText, secret string, form *endpointData) {
 	ctx := r.Context()
 	e, err := h.Callbacks.Endpoint(ctx, s.merchant.ID, id)
-	if errors.Is(err, omnicart.ErrNotFound) {
-		h.message(w, r, s, http.StatusNotFound, "No such endpoint", "This merchant has no callback endpoint "+id+".")
-		return
-	}
-	if err != nil {
-		h.fail(w, r, s, err)
+	if h.endpointFailed(w, r, s, id, err) {
 		return
 	}
 	limit := 100
@@ -445,8 +440,7 @@ func (h *Handler) changeRefused(w http.ResponseWriter, r *http.Request, s *signe
 		return false
 	}
 	if errors.Is(err, omnicart.ErrNotFound) {
-		h.message(w, r, s, http.StatusNotFound, "No such endpoint", "This merchant has no callback endpoint "+id+".")
-		return true
+		return h.endpointFailed(w, r, s, id, err)
 	}
 	if p, ok := refusal(err); ok {
 		h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.endpoint."+action+".refused", "endpoint "+auditInput(id), string(p.Code)+" "+auditInput(p.Message()))
@@ -532,12 +526,7 @@ func (h *Handler) confirmRemoveEndpoint(w http.ResponseWriter, r *http.Request, 
 	}
 	id := r.PathValue("id")
 	e, err := h.Callbacks.Endpoint(r.Context(), s.merchant.ID, id)
-	if errors.Is(err, omnicart.ErrNotFound) {
-		h.message(w, r, s, http.StatusNotFound, "No such endpoint", "This merchant has no callback endpoint "+id+".")
-		return
-	}
-	if err != nil {
-		h.fail(w, r, s, err)
+	if h.endpointFailed(w, r, s, id, err) {
 		return
 	}
 	h.render(w, "callbacks_remove", http.StatusOK, page{Title: "Remove endpoint", User: s.user, CSRF: s.csrf, Nav: "callbacks",
@@ -553,12 +542,7 @@ func (h *Handler) removeEndpoint(w http.ResponseWriter, r *http.Request, s *sign
 	if err == nil {
 		err = h.Callbacks.RemoveEndpoint(r.Context(), s.merchant.ID, id)
 	}
-	if errors.Is(err, omnicart.ErrNotFound) {
-		h.message(w, r, s, http.StatusNotFound, "No such endpoint", "This merchant has no callback endpoint "+id+".")
-		return
-	}
-	if err != nil {
-		h.fail(w, r, s, err)
+	if h.endpointFailed(w, r, s, id, err) {
 		return
 	}
 	h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.endpoint.remove", "endpoint "+id, "url "+e.URL)
@@ -708,4 +692,19 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	}
 	h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.event.resend", "event "+id, detail)
 	http.Redirect(w, r, h.noticeURL(s, Prefix+"callbacks/events/"+url.PathEscape(id), url.Values{"resent": {strconv.Itoa(len(sent))}}), http.StatusSeeOther)
+}
+
+// endpointFailed answers err of a call on endpoint id: 404 when the
+// merchant has no such endpoint, the failure page otherwise. It reports
+// whether there was an error to answer.
+func (h *Handler) endpointFailed(w http.ResponseWriter, r *http.Request, s *signedIn, id string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, omnicart.ErrNotFound):
+		h.message(w, r, s, http.StatusNotFound, "No such endpoint", "This merchant has no callback endpoint "+id+".")
+	default:
+		h.fail(w, r, s, err)
+	}
+	return true
 }
