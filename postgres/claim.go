@@ -22,9 +22,9 @@ const claimCartByID = `WITH m AS (SELECT id FROM merchants WHERE id = $1 FOR SHA
 // take different carts.
 func (t *txn) ClaimCart(ctx context.Context, merchantID, cartID string) (*omnicart.Cart, error) {
 	if !t.write {
-		return t.loadCart(ctx, cartByID, merchantID, cartID)
+		return t.loadCart(ctx, false, cartByID, merchantID, cartID)
 	}
-	return t.loadCart(ctx, claimCartByID, merchantID, cartID)
+	return t.loadCart(ctx, false, claimCartByID, merchantID, cartID)
 }
 
 // Savepoint runs fn inside a savepoint (see omnicart.Tx).

@@ -459,11 +459,12 @@ const (
 		SELECT c.doc, m.doc, m.clock_offset_ms FROM carts c, m WHERE c.token_hash = $1 AND c.merchant_id = m.id FOR UPDATE OF c`
 )
 
-func (t *txn) loadCart(ctx context.Context, q string, args ...any) (*omnicart.Cart, error) {
+// loadCart reads a cart with q. With locking, q is one of the lock*
+// queries, which also return the merchant's row (see merchantLocked).
+func (t *txn) loadCart(ctx context.Context, locking bool, q string, args ...any) (*omnicart.Cart, error) {
 	var doc string
 	var m merchantRow
 	dest := []any{&doc}
-	locking := q == lockCartByID || q == lockCartByToken
 	if locking {
 		dest = append(dest, &m.doc, &m.offset)
 	}
@@ -522,20 +523,20 @@ func statusSet(c *omnicart.Cart) []string {
 
 func (t *txn) LockCart(ctx context.Context, merchantID, cartID string) (*omnicart.Cart, error) {
 	if t.write {
-		return t.loadCart(ctx, lockCartByID, merchantID, cartID)
+		return t.loadCart(ctx, true, lockCartByID, merchantID, cartID)
 	}
-	return t.loadCart(ctx, cartByID, merchantID, cartID)
+	return t.loadCart(ctx, false, cartByID, merchantID, cartID)
 }
 
 func (t *txn) LockCartByToken(ctx context.Context, tokenHash []byte) (*omnicart.Cart, error) {
 	if t.write {
-		return t.loadCart(ctx, lockCartByToken, tokenHash)
+		return t.loadCart(ctx, true, lockCartByToken, tokenHash)
 	}
-	return t.loadCart(ctx, cartByToken, tokenHash)
+	return t.loadCart(ctx, false, cartByToken, tokenHash)
 }
 
 func (t *txn) Cart(ctx context.Context, merchantID, cartID string) (*omnicart.Cart, error) {
-	return t.loadCart(ctx, cartByID, merchantID, cartID)
+	return t.loadCart(ctx, false, cartByID, merchantID, cartID)
 }
 
 // cartEvents are a cart's new events as the columns of the events rows.
