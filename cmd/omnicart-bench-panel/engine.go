@@ -2,20 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/postgres"
+	"github.com/omnicart/omnicart/postgres/pgtest"
 	"github.com/omnicart/omnicart/sqlite"
 )
 
@@ -88,28 +83,15 @@ func openDB(ctx context.Context, dbFlag, dir string, keep bool) (*engineDB, erro
 }
 
 func openPostgres(ctx context.Context, admin string, keep bool) (*engineDB, error) {
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
-	}
-	name := "omnicart_bench_" + hex.EncodeToString(b[:])
-	u, err := url.Parse(admin)
+	dbURL, dropDB, err := pgtest.Create(admin, "omnicart_bench_")
 	if err != nil {
 		return nil, fmt.Errorf("--database: %w", err)
-	}
-	u.Path = "/" + name
-	q := u.Query()
-	q.Del("dbname")
-	u.RawQuery = q.Encode()
-	dbURL := u.String()
-	if err := pgExec(ctx, admin, `CREATE DATABASE `+name); err != nil {
-		return nil, fmt.Errorf("create database %s: %w", name, err)
 	}
 	drop := func() error {
 		if keep {
 			return nil
 		}
-		return pgExec(context.Background(), admin, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+		return dropDB()
 	}
 	db, err := postgres.Open(ctx, dbURL)
 	if err != nil {
@@ -131,16 +113,4 @@ func openPostgres(ctx context.Context, admin string, keep bool) (*engineDB, erro
 		close: db.Close,
 		drop:  drop,
 	}, nil
-}
-
-func pgExec(ctx context.Context, admin, stmt string) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, stmt)
-	return err
 }

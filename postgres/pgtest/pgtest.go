@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -28,22 +29,35 @@ func URL(tb testing.TB) string {
 	if admin == "" {
 		tb.Skipf("%s is not set: no PostgreSQL server to test on", EnvVar)
 	}
-	var b [8]byte
-	rand.Read(b[:])
-	name := "omnicart_test_" + hex.EncodeToString(b[:])
-	dbURL, err := withDatabase(admin, name)
+	dbURL, drop, err := Create(admin, "omnicart_test_")
 	if err != nil {
 		tb.Fatalf("%s: %v", EnvVar, err)
 	}
-	if err := exec(admin, `CREATE DATABASE `+name); err != nil {
-		tb.Fatalf("create test database: %v", err)
-	}
 	tb.Cleanup(func() {
-		if err := exec(admin, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			tb.Errorf("drop test database %s: %v", name, err)
+		if err := drop(); err != nil {
+			tb.Errorf("drop test database: %v", err)
 		}
 	})
 	return dbURL
+}
+
+// Create creates a new, empty database named prefix and random hex on the
+// server at admin (an administrator's URL) and returns its URL and a drop
+// that removes it, its connections terminated first. For tests and
+// benchmark programs.
+func Create(admin, prefix string) (dbURL string, drop func() error, err error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", nil, err
+	}
+	name := prefix + hex.EncodeToString(b[:])
+	if dbURL, err = withDatabase(admin, name); err != nil {
+		return "", nil, err
+	}
+	if err := exec(admin, `CREATE DATABASE `+name); err != nil {
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	return dbURL, func() error { return exec(admin, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`) }, nil
 }
 
 // exec runs one statement on a connection of its own to the server at
