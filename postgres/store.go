@@ -72,7 +72,10 @@ func (s *Store) Tx(ctx context.Context, fn func(omnicart.Tx) error) error {
 }
 
 // retry runs attempt until it succeeds, fails otherwise than by a
-// deadlock or a serialization failure, or ran maxAttempts times. Before
+// deadlock, a serialization failure, a lost race for funds or a COMMIT the
+// server turned into a rollback (a statement had failed, a deadlock
+// included, and the caller went on: nothing committed), or ran
+// maxAttempts times. Before
 // running it again it waits a few milliseconds, more each time, with
 // jitter: the transaction the server let through was waiting for the locks
 // the aborted one held, and must get them before the new attempt takes
@@ -80,7 +83,7 @@ func (s *Store) Tx(ctx context.Context, fn func(omnicart.Tx) error) error {
 func retry(ctx context.Context, attempt func() error) error {
 	for n := 1; ; n++ {
 		err := attempt()
-		if err == nil || n == maxAttempts || !(hasCode(err, "40P01", "40001") || errors.Is(err, errBalanceRace)) {
+		if err == nil || n == maxAttempts || !retryable(err) {
 			return err
 		}
 		t := time.NewTimer(time.Duration(n) * (10*time.Millisecond + rand.N(40*time.Millisecond)))
@@ -919,4 +922,10 @@ func (t *txn) ClaimUnfinishedOperations(ctx context.Context, now, before, leaseU
 		}
 	}
 	return out, nil
+}
+
+// retryable reports whether err ended a transaction that committed
+// nothing and may succeed when run again (see retry).
+func retryable(err error) bool {
+	return hasCode(err, "40P01", "40001") || errors.Is(err, errBalanceRace) || errors.Is(err, pgx.ErrTxCommitRollback)
 }
