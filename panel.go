@@ -145,4 +145,44 @@ type PanelStore interface {
 
 	// ListCarts lists the carts q selects, newest first, up to q.Limit.
 	ListCarts(ctx context.Context, q CartQuery) ([]ListedCart, error)
+
+	// MoneyDays returns the money a merchant moved on each day from `from`
+	// to `to` (both included, UTC days of merchant time), one entry per day
+	// and currency that saw money move, by day then currency. It adds up
+	// the operations that settled as succeeded (FinishOperation), in the
+	// transaction that settled them.
+	MoneyDays(ctx context.Context, merchantID string, from, to time.Time) ([]MoneyDay, error)
+	// CartStatusCounts counts a merchant's carts by item status: a cart is
+	// counted once under each stored status its items have.
+	CartStatusCounts(ctx context.Context, merchantID string) (map[Status]int, error)
 }
+
+// MoneyDay is the money a merchant moved in one currency on one day: the
+// sums of the amounts of the operations that succeeded that day, by kind
+// (minor units).
+type MoneyDay struct {
+	// Day is the day's midnight, UTC.
+	Day        time.Time
+	Currency   string
+	Authorized int64
+	Captured   int64
+	// Released is what was canceled: holds given back, whole or in part.
+	Released int64
+	Refunded int64
+}
+
+// DayNumber is the number of days from 1970-01-01 to t's UTC day, the
+// day key of MoneyDays.
+func DayNumber(t time.Time) int64 {
+	ms := t.UnixMilli()
+	n := ms / msPerDay
+	if ms%msPerDay < 0 {
+		n-- // before 1970: floor, not truncation
+	}
+	return n
+}
+
+// DayOf is the midnight (UTC) of the day DayNumber numbers n.
+func DayOf(n int64) time.Time { return time.UnixMilli(n * msPerDay).UTC() }
+
+const msPerDay = 24 * 60 * 60 * 1000

@@ -266,3 +266,46 @@ func (p *Panel) ListCarts(ctx context.Context, q omnicart.CartQuery) ([]omnicart
 	}
 	return out, wrap("list carts", rows.Err())
 }
+
+// MoneyDays reads the money_days rows of the days asked for (migration
+// 0013: a trigger adds each operation that settles as succeeded).
+func (p *Panel) MoneyDays(ctx context.Context, merchantID string, from, to time.Time) ([]omnicart.MoneyDay, error) {
+	rows, err := p.db.ro.QueryContext(ctx, `SELECT day, currency, sum(authorized), sum(captured), sum(released), sum(refunded)
+		FROM money_days WHERE merchant_id = ? AND day BETWEEN ? AND ? GROUP BY day, currency ORDER BY day, currency`,
+		merchantID, omnicart.DayNumber(from), omnicart.DayNumber(to))
+	if err != nil {
+		return nil, wrap("read money days", err)
+	}
+	defer rows.Close()
+	var out []omnicart.MoneyDay
+	for rows.Next() {
+		var d omnicart.MoneyDay
+		var day int64
+		if err := rows.Scan(&day, &d.Currency, &d.Authorized, &d.Captured, &d.Released, &d.Refunded); err != nil {
+			return nil, wrap("read money days", err)
+		}
+		d.Day = omnicart.DayOf(day)
+		out = append(out, d)
+	}
+	return out, wrap("read money days", rows.Err())
+}
+
+// CartStatusCounts counts the merchant's cart_item_statuses rows by status
+// (one per cart and status).
+func (p *Panel) CartStatusCounts(ctx context.Context, merchantID string) (map[omnicart.Status]int, error) {
+	rows, err := p.db.ro.QueryContext(ctx, `SELECT status, count(*) FROM cart_item_statuses WHERE merchant_id = ? GROUP BY status`, merchantID)
+	if err != nil {
+		return nil, wrap("count carts by status", err)
+	}
+	defer rows.Close()
+	out := map[omnicart.Status]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, wrap("count carts by status", err)
+		}
+		out[omnicart.Status(st)] = n
+	}
+	return out, wrap("count carts by status", rows.Err())
+}

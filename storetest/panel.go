@@ -23,6 +23,8 @@ func RunPanel(t *testing.T, open func(tb testing.TB) (omnicart.Store, omnicart.P
 		{"Audit", testPanelAudit},
 		{"ListCarts", testPanelListCarts},
 		{"ListCartsByItemStatus", testPanelListCartsByStatus},
+		{"MoneyDays", testPanelMoneyDays},
+		{"CartStatusCounts", testPanelCartStatusCounts},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -456,5 +458,161 @@ func testPanelListCartsByStatus(t *testing.T, s omnicart.Store, p omnicart.Panel
 	}
 	if got := pages(omnicart.CartQuery{MerchantID: "m2", Status: captured, Currency: "EUR"}, 1); !slices.Equal(got, []string{"c01"}) {
 		t.Errorf("m2 captured: %v", got)
+	}
+}
+
+// testPanelMoneyDays checks that MoneyDays adds up, per day and currency,
+// the operations that settled as succeeded, by kind, and nothing else:
+// not failed or declined ones, not an outcome written twice, not a
+// settlement rolled back, not another merchant's.
+func testPanelMoneyDays(t *testing.T, s omnicart.Store, p omnicart.PanelStore) {
+	ctx := context.Background()
+	day1 := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	day2 := day1.Add(24 * time.Hour)
+	var ops []omnicart.Operation
+	seq := 0
+	op := func(m *omnicart.Merchant, cart string, kind omnicart.OpKind, cur string, amount int64) omnicart.Operation {
+		seq++
+		o := omnicart.Operation{OpID: fmt.Sprintf("op-%d", seq), Kind: kind, MerchantID: m.ID, CartID: cart,
+			ItemIDs: []string{"pegasus"}, Currency: cur, Amount: amount}
+		ops = append(ops, o)
+		return o
+	}
+	m1, m2 := merchant(t, s, "m1"), merchant(t, s, "m2")
+	for i := range 6 {
+		for _, m := range []*omnicart.Merchant{m1, m2} {
+			c := newCart(t, m, fmt.Sprintf("c%d", i), "", false, t0)
+			tx(t, s, func(tx omnicart.Tx) error {
+				return tx.CreateCart(ctx, c, []byte(fmt.Sprintf("tok-%s-%d", m.ID, i)), time.Time{})
+			})
+		}
+	}
+	type settle struct {
+		op      omnicart.Operation
+		outcome string
+		at      time.Time
+	}
+	var settles []settle
+	add := func(o omnicart.Operation, outcome string, at time.Time) {
+		settles = append(settles, settle{o, outcome, at})
+	}
+	// Day 1, EUR: 1000+500 authorized on two carts, 700 captured, 300
+	// released, 1 failed capture, 1 declined authorization.
+	add(op(m1, "c0", omnicart.OpAuthorize, "EUR", 1000), "succeeded", day1.Add(time.Hour))
+	add(op(m1, "c1", omnicart.OpAuthorize, "EUR", 500), "succeeded", day1.Add(2*time.Hour))
+	add(op(m1, "c0", omnicart.OpCapture, "EUR", 700), "succeeded", day1.Add(3*time.Hour))
+	add(op(m1, "c0", omnicart.OpRelease, "EUR", 300), "succeeded", day1.Add(24*time.Hour-time.Millisecond))
+	add(op(m1, "c1", omnicart.OpCapture, "EUR", 500), "failed", day1.Add(4*time.Hour))
+	add(op(m1, "c2", omnicart.OpAuthorize, "EUR", 9000), "declined", day1.Add(4*time.Hour))
+	// Day 1, JPY on one cart; day 2, EUR refunds and a capture on carts
+	// of every lane.
+	add(op(m1, "c3", omnicart.OpAuthorize, "JPY", 4200), "succeeded", day1.Add(5*time.Hour))
+	for i := range 6 {
+		add(op(m1, fmt.Sprintf("c%d", i), omnicart.OpRefund, "EUR", int64(10+i)), "succeeded", day2)
+	}
+	add(op(m1, "c4", omnicart.OpCapture, "EUR", 250), "succeeded", day2.Add(time.Hour))
+	// The other merchant, the same days.
+	add(op(m2, "c0", omnicart.OpAuthorize, "EUR", 77), "succeeded", day1.Add(time.Hour))
+	add(op(m2, "c0", omnicart.OpCapture, "EUR", 77), "succeeded", day2.Add(time.Hour))
+	tx(t, s, func(tx omnicart.Tx) error { return tx.CreateOperations(ctx, ops, day1) })
+	for _, st := range settles {
+		tx(t, s, func(tx omnicart.Tx) error { return tx.FinishOperation(ctx, st.op.OpID, st.outcome, st.at) })
+	}
+	// An outcome written again is not counted again.
+	tx(t, s, func(tx omnicart.Tx) error { return tx.FinishOperation(ctx, settles[0].op.OpID, "succeeded", day2) })
+	// A settlement rolled back is not counted.
+	late := op(m1, "c5", omnicart.OpCapture, "EUR", 123456)
+	tx(t, s, func(tx omnicart.Tx) error { return tx.CreateOperations(ctx, []omnicart.Operation{late}, day1) })
+	errUndo := errors.New("undo")
+	if err := s.Tx(ctx, func(tx omnicart.Tx) error {
+		if err := tx.FinishOperation(ctx, late.OpID, "succeeded", day2); err != nil {
+			return err
+		}
+		if _, err := tx.Merchant(ctx, "m1"); err != nil { // a statement after it, so a deferred write is sent
+			return err
+		}
+		return errUndo
+	}); !errors.Is(err, errUndo) {
+		t.Fatalf("rolled back transaction: %v", err)
+	}
+
+	got, err := p.MoneyDays(ctx, "m1", day1, day2.Add(23*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []omnicart.MoneyDay{
+		{Day: day1, Currency: "EUR", Authorized: 1500, Captured: 700, Released: 300},
+		{Day: day1, Currency: "JPY", Authorized: 4200},
+		{Day: day2, Currency: "EUR", Captured: 250, Refunded: 10 + 11 + 12 + 13 + 14 + 15},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("MoneyDays(m1, day 1..2) =\n%v\nwant\n%v", got, want)
+	}
+	for _, d := range got {
+		if d.Day.Location() != time.UTC {
+			t.Errorf("day %v not in UTC", d.Day)
+		}
+	}
+	got, err = p.MoneyDays(ctx, "m1", day2, day2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want[2:]) {
+		t.Errorf("MoneyDays(m1, day 2) = %v, want %v", got, want[2:])
+	}
+	got, err = p.MoneyDays(ctx, "m2", day1, day2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []omnicart.MoneyDay{{Day: day1, Currency: "EUR", Authorized: 77}, {Day: day2, Currency: "EUR", Captured: 77}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("MoneyDays(m2) = %v, want %v", got, want)
+	}
+	if got, err := p.MoneyDays(ctx, "m1", day2.Add(24*time.Hour), day2.Add(48*time.Hour)); err != nil || len(got) != 0 {
+		t.Errorf("MoneyDays(m1, later days) = %v, %v; want none", got, err)
+	}
+}
+
+// testPanelCartStatusCounts checks that carts are counted once under each
+// status their items have, per merchant, as saves change them.
+func testPanelCartStatusCounts(t *testing.T, s omnicart.Store, p omnicart.PanelStore) {
+	ctx := context.Background()
+	m1, m2 := merchant(t, s, "m1"), merchant(t, s, "m2")
+	for i := range 4 {
+		c := newCart(t, m1, fmt.Sprintf("c%d", i), "", false, t0)
+		tx(t, s, func(tx omnicart.Tx) error {
+			return tx.CreateCart(ctx, c, []byte(fmt.Sprintf("tok-%d", i)), time.Time{})
+		})
+	}
+	c := newCart(t, m2, "c0", "", false, t0)
+	c.Items[0].Status = omnicart.StatusRefunded
+	tx(t, s, func(tx omnicart.Tx) error { return tx.CreateCart(ctx, c, []byte("tok-m2"), time.Time{}) })
+	set := func(id string, sts ...omnicart.Status) {
+		t.Helper()
+		tx(t, s, func(tx omnicart.Tx) error {
+			c, err := tx.LockCart(ctx, "m1", id)
+			if err != nil {
+				return err
+			}
+			for i, st := range sts {
+				c.Items[i].Status = st
+			}
+			return tx.SaveCart(ctx, c, time.Time{})
+		})
+	}
+	set("c1", omnicart.StatusAuthorized, omnicart.StatusAuthorized)
+	set("c2", omnicart.StatusCompleted, omnicart.StatusAuthorized)
+	set("c3", omnicart.StatusCompleted, omnicart.StatusRefunded)
+	set("c3", omnicart.StatusCompleted, omnicart.StatusCompleted)
+	got, err := p.CartStatusCounts(ctx, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[omnicart.Status]int{omnicart.StatusInitiated: 1, omnicart.StatusAuthorized: 2, omnicart.StatusCompleted: 2}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("CartStatusCounts(m1) = %v, want %v", got, want)
+	}
+	if got, err := p.CartStatusCounts(ctx, "m3"); err != nil || len(got) != 0 {
+		t.Errorf("CartStatusCounts(no carts) = %v, %v; want none", got, err)
 	}
 }
