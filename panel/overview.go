@@ -1,8 +1,11 @@
 package panel
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
+	"math/bits"
 	"net/http"
 	"slices"
 	"strconv"
@@ -22,8 +25,12 @@ func parseInt(s string) int64 {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// overviewCap bounds the carts the overview adds up.
-const overviewCap = 10000
+// overviewDays is how many days (today included) the overview adds up.
+const overviewDays = 30
+
+// chartCurrencies bounds the currencies charted day by day (those with
+// the most money moved); the table lists them all.
+const chartCurrencies = 3
 
 type moneyRow struct {
 	Currency                                                     string
@@ -37,106 +44,168 @@ type bar struct {
 	Y, W, TextX int
 }
 
+// dayChart is one currency's money of the last overviewDays days, drawn
+// as an SVG bar pair per day (authorized, captured).
+type dayChart struct {
+	Currency   string
+	Max        string // the tallest bar's amount
+	First      string // the first day's date
+	Days       []dayBar
+	Title      string // what the chart shows, for assistive technology
+	Width      int
+	BaseY      int
+	LabelRight int
+}
+
+type dayBar struct {
+	Date                 string
+	Authorized, Captured string
+	X, CapX, AuthH, CapH int
+	AuthY, CapY          int
+}
+
 type overviewData struct {
 	Due     []dueRow
 	DueNote string
 	Money   []moneyRow
+	Charts  []dayChart
 	Bars    []bar
 	Height  int
-	Carts   int
-	Capped  bool
+	Today   string
+	BarW    int
 }
 
 type sums struct{ authorized, captured, refunded, canceled int64 }
 
+func (m *sums) add(d omnicart.MoneyDay) {
+	m.authorized += d.Authorized
+	m.captured += d.Captured
+	m.refunded += d.Refunded
+	m.canceled += d.Released
+}
+
+// overview shows the money moved today and in the last 30 days per
+// currency (the daily roll-up the store keeps: a few rows per day, however
+// many carts), a chart of it day by day, the carts by item status and the
+// auto-actions of the next 24 hours. Days are UTC days of the merchant's
+// clock (its test clock in test mode), as the operations record them.
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *signedIn) {
-	now := h.now().UTC()
+	now := s.merchant.Now(h.now()).UTC()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	month, day := map[string]*sums{}, map[string]*sums{}
-	statuses := map[omnicart.Status]int{}
-	q := omnicart.CartQuery{MerchantID: s.merchant.ID, CreatedFrom: now.Add(-30 * 24 * time.Hour), Limit: 500}
-	var d overviewData
-	for d.Carts < overviewCap {
-		list, err := h.Store.ListCarts(r.Context(), q)
-		if err != nil {
-			h.fail(w, r, s, err)
-			return
-		}
-		for _, lc := range list {
-			c := lc.Cart
-			d.Carts++
-			add := func(m map[string]*sums) {
-				sm := m[c.Currency]
-				if sm == nil {
-					sm = &sums{}
-					m[c.Currency] = sm
-				}
-				for i := range c.Items {
-					it := &c.Items[i]
-					a := it.Amounts()
-					sm.captured += a.Captured
-					sm.refunded += a.Refunded
-					switch it.Status {
-					case omnicart.StatusAuthorized:
-						sm.authorized += a.Current
-					case omnicart.StatusCanceled:
-						sm.canceled += a.Initiated
-					}
-				}
-			}
-			add(month)
-			if !c.CreatedAt.Before(today) {
-				add(day)
-			}
-			for i := range c.Items {
-				statuses[c.Items[i].ReportedStatus()]++
-			}
-		}
-		if len(list) < q.Limit {
-			break
-		}
-		q.After = list[len(list)-1].Cursor
-	}
-	d.Capped = d.Carts >= overviewCap
-	due, dueNote, err := h.dueSoon(r, s)
+	first := today.AddDate(0, 0, 1-overviewDays)
+	days, err := h.Store.MoneyDays(r.Context(), s.merchant.ID, first, today)
 	if err != nil {
 		h.fail(w, r, s, err)
 		return
 	}
-	d.Due, d.DueNote = due, dueNote
-	var curs []string
-	for c := range month {
-		curs = append(curs, c)
+	counts, err := h.Store.CartStatusCounts(r.Context(), s.merchant.ID)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
 	}
-	slices.Sort(curs)
+	d := overviewData{Today: today.Format("2 Jan 2006"), BarW: chartBarW}
+	d.Due, d.DueNote, err = h.dueSoon(r, s)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	month, day := map[string]*sums{}, map[string]*sums{}
+	byCur := map[string][]omnicart.MoneyDay{}
+	for _, md := range days {
+		if month[md.Currency] == nil {
+			month[md.Currency], day[md.Currency] = &sums{}, &sums{}
+		}
+		month[md.Currency].add(md)
+		if md.Day.Equal(today) {
+			day[md.Currency].add(md)
+		}
+		byCur[md.Currency] = append(byCur[md.Currency], md)
+	}
+	curs := slices.Sorted(maps.Keys(month))
 	for _, c := range curs {
 		m, t := month[c], day[c]
-		if t == nil {
-			t = &sums{}
-		}
 		d.Money = append(d.Money, moneyRow{Currency: c,
 			Authorized: Money(c, m.authorized), Captured: Money(c, m.captured), Refunded: Money(c, m.refunded), Canceled: Money(c, m.canceled),
 			TodayAuthorized: Money(c, t.authorized), TodayCaptured: Money(c, t.captured), TodayRefunded: Money(c, t.refunded), TodayCanceled: Money(c, t.canceled)})
 	}
+	charted := slices.Clone(curs)
+	// Most money moved first; the sort is stable, so ties stay by code.
+	slices.SortStableFunc(charted, func(a, b string) int {
+		return cmp.Compare(month[b].authorized+month[b].captured, month[a].authorized+month[a].captured)
+	})
+	for _, c := range charted[:min(len(charted), chartCurrencies)] {
+		d.Charts = append(d.Charts, chartOf(c, byCur[c], first))
+	}
+	d.Bars, d.Height = statusBars(counts)
+	h.render(w, "overview", http.StatusOK, page{Title: "Overview", User: s.user, CSRF: s.csrf, Nav: "overview", Data: d})
+}
+
+// Geometry of a day chart (SVG user units).
+const (
+	chartDayW   = 16
+	chartBarW   = 6
+	chartHeight = 120
+	chartLeft   = 4
+)
+
+// chartOf draws a currency's days from first on: a bar pair per day,
+// authorized then captured, scaled to the tallest.
+func chartOf(currency string, days []omnicart.MoneyDay, first time.Time) dayChart {
+	ch := dayChart{Currency: currency, First: first.Format("2 Jan"), Width: chartLeft + overviewDays*chartDayW, BaseY: chartHeight}
+	ch.LabelRight = ch.Width
+	var top int64 = 1
+	for _, md := range days {
+		top = max(top, md.Authorized, md.Captured)
+	}
+	ch.Max = Money(currency, top)
+	at := map[int64]omnicart.MoneyDay{}
+	for _, md := range days {
+		at[omnicart.DayNumber(md.Day)] = md
+	}
+	var title strings.Builder
+	fmt.Fprintf(&title, "%s authorized and captured per day from %s:", currency, ch.First)
+	for i := range overviewDays {
+		date := first.AddDate(0, 0, i)
+		md := at[omnicart.DayNumber(date)]
+		// Heights in whole units, from integers (a 128-bit product: sums
+		// may be large); a day with money shows at least one unit.
+		height := func(v int64) int {
+			if v <= 0 {
+				return 0
+			}
+			hi, lo := bits.Mul64(uint64(v), chartHeight)
+			q, _ := bits.Div64(hi, lo, uint64(top))
+			return max(1, int(q))
+		}
+		b := dayBar{Date: date.Format("2 Jan"), Authorized: Money(currency, md.Authorized), Captured: Money(currency, md.Captured),
+			X: chartLeft + i*chartDayW, CapX: chartLeft + i*chartDayW + chartBarW + 1, AuthH: height(md.Authorized), CapH: height(md.Captured)}
+		b.AuthY, b.CapY = chartHeight-b.AuthH, chartHeight-b.CapH
+		ch.Days = append(ch.Days, b)
+		if md.Authorized != 0 || md.Captured != 0 {
+			fmt.Fprintf(&title, " %s %s authorized, %s captured;", b.Date, b.Authorized, b.Captured)
+		}
+	}
+	ch.Title = title.String()
+	return ch
+}
+
+// statusBars draws the carts by item status as horizontal bars.
+func statusBars(counts map[omnicart.Status]int) ([]bar, int) {
 	maxN := 1
-	for _, n := range statuses {
+	for _, n := range counts {
 		maxN = max(maxN, n)
 	}
-	for _, st := range append(slices.Clone(listStatuses), omnicart.StatusOngoing) {
-		n := statuses[st]
+	var bars []bar
+	for _, st := range listStatuses {
+		n := counts[st]
 		if n == 0 {
 			continue
 		}
-		b := bar{Label: string(st), Count: n, Y: len(d.Bars) * 28, W: max(2, n*300/maxN)}
+		b := bar{Label: string(st), Count: n, Y: len(bars) * 28, W: max(2, n*300/maxN)}
 		b.TextX = 110 + b.W + 6
-		d.Bars = append(d.Bars, b)
+		bars = append(bars, b)
 	}
-	d.Height = max(28, len(d.Bars)*28)
-	p := page{Title: "Overview", User: s.user, CSRF: s.csrf, Nav: "overview", Data: d}
-	if d.Capped {
-		p.Notice = fmt.Sprintf("Only the newest %d carts of the last 30 days are added up here.", overviewCap)
-	}
-	h.render(w, "overview", http.StatusOK, p)
+	return bars, max(28, len(bars)*28)
 }
 
 // dueCap bounds the carts the overview reads for the coming auto-actions.

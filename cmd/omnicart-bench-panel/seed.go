@@ -45,13 +45,14 @@ type generator struct {
 	r         *rand.Rand
 	now       time.Time
 	customers int
-	ops       int
+	opSeq     int
+	ops       []seedOp                // the current cart's settled operations
 	mix       map[omnicart.Status]int // item statuses of the seeded carts
 }
 
 func (g *generator) newID() string {
-	g.ops++
-	return fmt.Sprintf("op_bench_%08x", g.ops)
+	g.opSeq++
+	return fmt.Sprintf("op_bench_%08x", g.opSeq)
 }
 
 func (g *generator) between(a, b time.Duration) time.Duration {
@@ -114,6 +115,7 @@ func (g *generator) cart(m *omnicart.Merchant, cartID string, createdAt time.Tim
 		return nil, time.Time{}, fmt.Errorf("cart %s refused: %+v", cartID, sp)
 	}
 	lead := m.AutoActionLead()
+	g.ops = g.ops[:0]
 	settle := func(at time.Time, ops []omnicart.Operation) {
 		if len(ops) == 0 {
 			return
@@ -121,6 +123,7 @@ func (g *generator) cart(m *omnicart.Merchant, cartID string, createdAt time.Tim
 		out := map[string]bool{}
 		for _, op := range ops {
 			out[op.OpID] = true
+			g.ops = append(g.ops, seedOp{op, at})
 		}
 		c.SettleAll(at, out)
 	}
@@ -166,6 +169,7 @@ func (g *generator) cart(m *omnicart.Merchant, cartID string, createdAt time.Tim
 		if op, ok := c.BeginPayment(g.newID()); ok {
 			brand := []string{"visa", "mastercard", "amex"}[r.IntN(3)]
 			card := omnicart.CardInfo{Brand: brand, Last4: fmt.Sprintf("%04d", r.IntN(10000)), Fingerprint: fmt.Sprintf("fp_%012x", r.Int64N(1<<48))}
+			g.ops = append(g.ops, seedOp{op, payAt})
 			settle(payAt.Add(2*time.Second), c.PaymentAuthorized(payAt, op.OpID, "auth_"+op.OpID, card, g.newID))
 			all := c.All()
 			switch u := r.Float64(); {
@@ -195,6 +199,12 @@ func (g *generator) cart(m *omnicart.Merchant, cartID string, createdAt time.Tim
 	}
 	due, _ := c.NextDeadline(lead)
 	return c, due, nil
+}
+
+// seedOp is an operation of a generated cart and when it succeeded.
+type seedOp struct {
+	op omnicart.Operation
+	at time.Time
 }
 
 // seeded is what the load left for the measurements to pick from.
@@ -243,6 +253,16 @@ func seed(ctx context.Context, e *engineDB, m, other *omnicart.Merchant, n, nOth
 				tok := sha256.Sum256([]byte("bench token\x00" + mm.ID + "\x00" + id))
 				if err := tx.CreateCart(ctx, c, tok[:], due); err != nil {
 					return fmt.Errorf("cart %s: %w", id, err)
+				}
+				// Its money operations, settled as the gateway settles them
+				// (the overview's daily roll-up counts them).
+				for _, o := range g.ops {
+					if err := tx.CreateOperations(ctx, []omnicart.Operation{o.op}, o.at); err != nil {
+						return err
+					}
+					if err := tx.FinishOperation(ctx, o.op.OpID, "succeeded", o.at); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
