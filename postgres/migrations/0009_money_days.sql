@@ -50,3 +50,8 @@ FROM (SELECT body::jsonb ->> 'merchantId' AS m, settled_at / 86400000 AS d, body
 		body::jsonb ->> 'kind' AS k, (body::jsonb ->> 'amount')::bigint AS a
 	FROM operations WHERE outcome = 'succeeded' AND settled_at IS NOT NULL) o
 GROUP BY m, d, cur;
+
+-- A merchant's carts by next deadline, for the overview's auto-actions of
+-- the next 24 hours (DueCarts of one merchant): without it that query
+-- walks every cart of the merchant.
+CREATE INDEX carts_due_merchant ON carts(merchant_id, next_due_at) WHERE next_due_at IS NOT NULL;

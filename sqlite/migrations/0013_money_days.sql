@@ -41,3 +41,8 @@ FROM (SELECT json_extract(body, '$.merchantId') AS m, settled_at / 86400000 AS d
 		json_extract(body, '$.kind') AS k, json_extract(body, '$.amount') AS a
 	FROM operations WHERE outcome = 'succeeded' AND settled_at IS NOT NULL)
 GROUP BY m, d, cur;
+
+-- A merchant's carts by next deadline, for the overview's auto-actions of
+-- the next 24 hours (DueCarts of one merchant): without it that query
+-- walks every cart of the merchant.
+CREATE INDEX carts_due_merchant ON carts(merchant_id, next_due_at) WHERE next_due_at IS NOT NULL;
