@@ -237,6 +237,10 @@ type Event struct {
 	AutoActions []AutoActionNotice `json:"autoActions,omitempty"`
 	// Data is the cart's status data as of the event.
 	Data *StatusView `json:"data,omitempty"`
+	// Actor is who made the change that produced the event, when a
+	// request made it (AttributeEvents); stored next to the event, never
+	// in its body or callback payload.
+	Actor Actor `json:"-"`
 }
 
 // AutoActionNotice announces a capture window's coming auto action.
@@ -259,6 +263,18 @@ func (c *Cart) TakeEvents() []Event {
 	ev := c.events
 	c.events = nil
 	return ev
+}
+
+// AttributeEvents records a as the actor of the events the cart produced
+// since the last TakeEvents whose sequence is above after (the events of
+// a request, after those of the deadlines that fired before it) and that
+// have none yet.
+func (c *Cart) AttributeEvents(a Actor, after int64) {
+	for i := range c.events {
+		if e := &c.events[i]; e.Sequence > after && e.Actor == "" {
+			e.Actor = a
+		}
+	}
 }
 
 // emit records an event. Its time is when it happened (the moment a

@@ -70,8 +70,8 @@ type Tx interface {
 
 	// CartExists reports whether the merchant has a cart with this id.
 	CartExists(ctx context.Context, merchantID, cartID string) (bool, error)
-	// CreateCart stores a new cart with its payment token hash and events,
-	// and its next deadline due (real time: the merchant's deadline minus
+	// CreateCart stores a new cart with its payment token hash and events
+	// (each with its Actor), and its next deadline due (real time: the merchant's deadline minus
 	// its test-clock offset; zero for none). It returns ErrConflict when
 	// the cartId exists.
 	CreateCart(ctx context.Context, c *Cart, payTokenHash []byte, due time.Time) error
@@ -86,9 +86,14 @@ type Tx interface {
 	LockCartByToken(ctx context.Context, tokenHash []byte) (*Cart, error)
 	// Cart loads a cart without locking it, or returns ErrNotFound.
 	Cart(ctx context.Context, merchantID, cartID string) (*Cart, error)
-	// SaveCart saves a changed cart, the events it produced and its next
-	// deadline (real time, as CreateCart; zero for none).
+	// SaveCart saves a changed cart, the events it produced (each with its
+	// Actor) and its next deadline (real time, as CreateCart; zero for
+	// none).
 	SaveCart(ctx context.Context, c *Cart, due time.Time) error
+	// EventActors returns the actors recorded with the merchant's cart's
+	// events whose sequence is from..to (inclusive), by sequence; events
+	// with none recorded are left out. An unknown cart has none.
+	EventActors(ctx context.Context, merchantID, cartID string, from, to int64) (map[int64]Actor, error)
 	// DueCarts lists carts whose next deadline is at or before now (real
 	// time), earliest first, optionally of one merchant only. Engines with
 	// row locks lock and skip-lock them so that nodes share the work.

@@ -82,6 +82,9 @@ func (s *Service) Init(ctx context.Context, m *omnicart.Merchant, spec *omnicart
 		if sp.HasErrors() || c == nil {
 			return nil, nil, problemsError(sp)
 		}
+		if a := actorOf(ctx); a != "" {
+			c.AttributeEvents(a, 0)
+		}
 		if err := tx.CreateCart(ctx, c, hashToken(token), due(c, m)); err != nil {
 			if errors.Is(err, omnicart.ErrConflict) {
 				return nil, nil, omnicart.Errorf(omnicart.CodeCartExists, "")
@@ -360,6 +363,7 @@ func (s *Service) settle(ctx context.Context, op omnicart.Operation, ok bool, at
 			return err
 		}
 		c.NormalizeTimers(now)
+		before := c.Sequence
 		if op.Kind == omnicart.OpAuthorize {
 			c.AbortPending(op.OpID)
 		} else {
@@ -370,6 +374,11 @@ func (s *Service) settle(ctx context.Context, op omnicart.Operation, ok bool, at
 		}
 		if err := tx.FinishOperation(ctx, op.OpID, outcome, now); err != nil {
 			return err
+		}
+		if a := actorOf(ctx); a != "" && !op.Auto {
+			// The request that started the operation settles it (remote
+			// providers answer after its change committed).
+			c.AttributeEvents(a, before)
 		}
 		return tx.SaveCart(ctx, c, due(c, m))
 	})

@@ -44,6 +44,23 @@ func answerHook(ctx context.Context) AnswerHook {
 	return h
 }
 
+type actorKey struct{}
+
+// WithActor returns a context whose use cases record a as who made their
+// changes: on the events a change produces (not those of the deadlines
+// that fired before it), written in the change's transaction, and as the
+// creator of the API keys they create. The Merchant API sets the key that
+// authenticated the request, the Panel its signed-in user.
+func WithActor(ctx context.Context, a omnicart.Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// actorOf is the actor WithActor set on ctx ("" when none).
+func actorOf(ctx context.Context) omnicart.Actor {
+	a, _ := ctx.Value(actorKey{}).(omnicart.Actor)
+	return a
+}
+
 // unit is what a change's function works with: the transaction, and the
 // money operations it started.
 type unit struct {
@@ -56,6 +73,10 @@ type unit struct {
 	refused error
 	// fired is set once a deadline fired in this change.
 	fired bool
+	// caughtUp is the cart's sequence once its due deadlines fired
+	// (catchUp): the events after it are the request's own, which the
+	// request's actor is recorded with.
+	caughtUp int64
 }
 
 // refuse ends a change with a refusal: what fired on the way is saved and
@@ -253,11 +274,16 @@ func (u *unit) catchUp(ctx context.Context, m *omnicart.Merchant, c *omnicart.Ca
 		}
 	}
 	c.NormalizeTimers(now)
+	u.caughtUp = c.Sequence
 	return nil
 }
 
-// save saves the cart with its next deadline.
+// save saves the cart with its next deadline, and the request's actor
+// with the events the request produced.
 func (u *unit) save(ctx context.Context, m *omnicart.Merchant, c *omnicart.Cart) error {
+	if a := actorOf(ctx); a != "" {
+		c.AttributeEvents(a, u.caughtUp)
+	}
 	return u.tx.SaveCart(ctx, c, due(c, m))
 }
 

@@ -97,6 +97,7 @@ func (s *Service) fireNext(ctx context.Context, merchantID string) (bool, error)
 				return nil, nil, err
 			}
 		}
+		u.caughtUp = c.Sequence // a deadline's events: no request's actor
 		fired = true
 		return nil, nil, u.save(ctx, m, c)
 	})

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/gateway"
 )
 
 // Routing. Every path the server answers is a pattern of one http.ServeMux,
@@ -127,6 +128,9 @@ func (s *Server) newRouter() *router {
 			}) {
 				return
 			}
+			// The changes the request makes record the key that made them
+			// (by its prefix), for the Panel's cart timeline.
+			r = r.WithContext(gateway.WithActor(r.Context(), omnicart.KeyActor(rc.key.Prefix)))
 			s.withIdempotency(w, r, rc, rt.handle)
 		}
 		// Any other method: authenticated first (111000, 199002), then

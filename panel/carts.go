@@ -568,7 +568,7 @@ func (h *Handler) cartTimeline(r *http.Request, s *signedIn, c *omnicart.Cart, a
 	}
 	slices.SortFunc(evs, func(a, b omnicart.CallbackEventRecord) int { return cmp.Compare(a.Sequence, b.Sequence) })
 	note := "Every payment status and timer change, oldest first, in merchant time. Events appear once published for callbacks (within about a second of the change). " +
-		"Who or what caused each: a timer, the customer, a Panel user (from the Panel's audit log), or a Merchant API request (the API key is not recorded with events)."
+		"Who or what caused each: a timer, the customer, a Panel user, or a Merchant API request with the prefix of its API key (not recorded for changes made before OmniCart recorded keys)."
 	if len(evs) == cartTimelineCap {
 		note += fmt.Sprintf(" Only the newest %d events are shown.", cartTimelineCap)
 	}
@@ -579,6 +579,11 @@ func (h *Handler) cartTimeline(r *http.Request, s *signedIn, c *omnicart.Cart, a
 	if pending := c.Sequence - newest; pending > 0 {
 		note += fmt.Sprintf(" %d newer event(s) are still being published.", pending)
 	}
+	stored, err := h.eventActors(r, s, c, evs)
+	if err != nil {
+		h.Log.ErrorContext(r.Context(), "panel: timeline actors", "err", err)
+		note += " Who made each request could not be read."
+	}
 	ct := newCauseTracker()
 	var rows []cartEventRow
 	var authorizedAt string
@@ -587,7 +592,7 @@ func (h *Handler) cartTimeline(r *http.Request, s *signedIn, c *omnicart.Cart, a
 		var p cartPayload
 		if err := json.Unmarshal(e.Payload, &p); err == nil {
 			row.At, row.Detail = cartStamp(p.CreatedAt), payloadDetail(&p)
-			row.Cause = ct.cause(&p, actors)
+			row.Cause = ct.cause(&p, stored, actors)
 			if authorizedAt == "" && p.Type == omnicart.EventPaymentStatusChanged {
 				for _, ch := range p.Changes {
 					if ch.To == string(omnicart.StatusAuthorized) {
@@ -599,6 +604,41 @@ func (h *Handler) cartTimeline(r *http.Request, s *signedIn, c *omnicart.Cart, a
 		rows = append(rows, row)
 	}
 	return rows, note, authorizedAt
+}
+
+// eventActors reads who made the requests behind the events evs (sorted
+// by sequence): the actors stored with them.
+func (h *Handler) eventActors(r *http.Request, s *signedIn, c *omnicart.Cart, evs []omnicart.CallbackEventRecord) (map[int64]omnicart.Actor, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	var out map[int64]omnicart.Actor
+	err := h.Service.Store.View(r.Context(), func(tx omnicart.Tx) error {
+		var err error
+		out, err = tx.EventActors(r.Context(), s.merchant.ID, c.ID, evs[0].Sequence, evs[len(evs)-1].Sequence)
+		return err
+	})
+	return out, err
+}
+
+// requestCause names who made the request behind the event with sequence
+// seq: the actor stored with the event, else the Panel user the audit
+// log names, else a Merchant API request whose key was not recorded.
+func requestCause(seq int64, stored map[int64]omnicart.Actor, audited map[int64]string) string {
+	a := stored[seq]
+	if p, ok := a.KeyPrefix(); ok {
+		return "Merchant API request with key " + p + "…"
+	}
+	if who, ok := a.PanelUser(); ok {
+		return "Panel: " + who
+	}
+	if a != "" {
+		return a.Label()
+	}
+	if who := audited[seq]; who != "" {
+		return "Panel: " + who
+	}
+	return "Merchant API request"
 }
 
 // payloadDetail summarizes the changes of an event.
@@ -644,7 +684,8 @@ func payloadDetail(p *cartPayload) string {
 // their moment (a capture window's auto action happens at its end, which
 // the previous events' status data tells), the customer by the statuses
 // only a payment reaches, and a request is a Panel user's when the audit
-// log recorded the events of the Panel's action.
+// log recorded the events of the Panel's action; the actor stored with an
+// event names the API key or Panel user whose request made it.
 type causeTracker struct {
 	captureDue   map[string]time.Time
 	authorizedAt map[string]time.Time
@@ -655,7 +696,9 @@ func newCauseTracker() *causeTracker {
 	return &causeTracker{captureDue: map[string]time.Time{}, authorizedAt: map[string]time.Time{}, movedAt: map[string]time.Time{}}
 }
 
-func (ct *causeTracker) cause(p *cartPayload, actors map[int64]string) string {
+// cause names what caused the event p: stored are the actors stored with
+// the events, audited the Panel users the audit log names, by sequence.
+func (ct *causeTracker) cause(p *cartPayload, stored map[int64]omnicart.Actor, audited map[int64]string) string {
 	at := p.CreatedAt
 	request := false
 	label := ""
@@ -714,10 +757,7 @@ func (ct *causeTracker) cause(p *cartPayload, actors map[int64]string) string {
 	}
 	ct.observe(p)
 	if request {
-		if who := actors[p.Sequence]; who != "" {
-			return "Panel: " + who
-		}
-		return "Merchant API request"
+		return requestCause(p.Sequence, stored, audited)
 	}
 	if label == "" {
 		return "OmniCart (settlement)"

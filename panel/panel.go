@@ -259,7 +259,8 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, *signedIn))
 				return
 			}
 		}
-		next(w, r, s)
+		// What the user changes through the use cases records the user.
+		next(w, r.WithContext(gateway.WithActor(r.Context(), omnicart.PanelActor(s.user.Email))), s)
 	}
 }
 

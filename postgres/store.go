@@ -542,23 +542,44 @@ func (t *txn) Cart(ctx context.Context, merchantID, cartID string) (*omnicart.Ca
 	return t.loadCart(ctx, false, cartByID, merchantID, cartID)
 }
 
+// EventActors returns the actors recorded with the cart's events from..to.
+func (t *txn) EventActors(ctx context.Context, merchantID, cartID string, from, to int64) (map[int64]omnicart.Actor, error) {
+	rows, err := t.q.Query(ctx, `SELECT e.sequence, e.actor FROM carts c JOIN events e ON e.cart_pk = c.pk
+		WHERE c.merchant_id = $1 AND c.cart_id = $2 AND e.sequence BETWEEN $3 AND $4 AND e.actor <> ''`, merchantID, cartID, from, to)
+	if err != nil {
+		return nil, wrap("event actors", err)
+	}
+	defer rows.Close()
+	out := map[int64]omnicart.Actor{}
+	for rows.Next() {
+		var seq int64
+		var a string
+		if err := rows.Scan(&seq, &a); err != nil {
+			return nil, wrap("event actors", err)
+		}
+		out[seq] = omnicart.Actor(a)
+	}
+	return out, wrap("event actors", rows.Err())
+}
+
 // cartEvents are a cart's new events as the columns of the events rows.
 type cartEvents struct {
 	seqs   []int64
 	types  []string
 	bodies []string
 	ats    []int64
+	actors []string
 }
 
 func takeEvents(c *omnicart.Cart) (cartEvents, error) {
 	evs := c.TakeEvents()
-	e := cartEvents{make([]int64, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]int64, len(evs))}
+	e := cartEvents{make([]int64, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]int64, len(evs)), make([]string, len(evs))}
 	for i, ev := range evs {
 		body, err := json.Marshal(ev)
 		if err != nil {
 			return e, err
 		}
-		e.seqs[i], e.types[i], e.bodies[i], e.ats[i] = ev.Sequence, ev.Type, string(body), ms(ev.At)
+		e.seqs[i], e.types[i], e.bodies[i], e.ats[i], e.actors[i] = ev.Sequence, ev.Type, string(body), ms(ev.At), string(ev.Actor)
 	}
 	return e, nil
 }
@@ -603,15 +624,15 @@ func (t *txn) CreateCart(ctx context.Context, c *omnicart.Cart, tokenHash []byte
 	err = t.q.QueryRow(ctx, `WITH c AS (
 			INSERT INTO carts(merchant_id, cart_id, token_hash, doc, next_due_at, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING RETURNING pk),
-		e AS (INSERT INTO events(cart_pk, sequence, type, body, created_at)
-			SELECT c.pk, e.* FROM c, unnest($7::bigint[], $8::text[], $9::text[], $10::bigint[]) AS e),
+		e AS (INSERT INTO events(cart_pk, sequence, type, body, created_at, actor)
+			SELECT c.pk, e.* FROM c, unnest($7::bigint[], $8::text[], $9::text[], $10::bigint[], $15::text[]) AS e),
 		tm AS (INSERT INTO item_timers(merchant_id, customer_id, item_id, cart_pk, active_until)
 			SELECT $1, $11, tm.item, c.pk, tm.until FROM c, unnest($12::text[], $13::bigint[]) AS tm(item, until)),
 		st AS (INSERT INTO cart_item_statuses(merchant_id, status, cart_pk)
 			SELECT $1, st.status, c.pk FROM c, unnest($14::text[]) AS st(status))
 		SELECT pk FROM c`,
 		c.MerchantID, c.ID, tokenHash, string(doc), msOrNil(due), ms(c.CreatedAt),
-		ev.seqs, ev.types, ev.bodies, ev.ats, c.CustomerID, items, until, statusSet(c)).Scan(&pk)
+		ev.seqs, ev.types, ev.bodies, ev.ats, c.CustomerID, items, until, statusSet(c), ev.actors).Scan(&pk)
 	if errors.Is(err, pgx.ErrNoRows) || isUnique(err) {
 		return omnicart.ErrConflict
 	}
@@ -644,10 +665,10 @@ func (t *txn) SaveCart(ctx context.Context, c *omnicart.Cart, due time.Time) err
 	b := &pgx.Batch{}
 	b.Queue(`WITH c AS (
 			UPDATE carts SET doc = $3, next_due_at = $4, updated_at = $5 WHERE merchant_id = $1 AND cart_id = $2 RETURNING pk),
-		e AS (INSERT INTO events(cart_pk, sequence, type, body, created_at)
-			SELECT c.pk, e.* FROM c, unnest($6::bigint[], $7::text[], $8::text[], $9::bigint[]) AS e)
+		e AS (INSERT INTO events(cart_pk, sequence, type, body, created_at, actor)
+			SELECT c.pk, e.* FROM c, unnest($6::bigint[], $7::text[], $8::text[], $9::bigint[], $10::text[]) AS e)
 		SELECT pk FROM c`,
-		c.MerchantID, c.ID, string(doc), msOrNil(due), time.Now().UnixMilli(), ev.seqs, ev.types, ev.bodies, ev.ats)
+		c.MerchantID, c.ID, string(doc), msOrNil(due), time.Now().UnixMilli(), ev.seqs, ev.types, ev.bodies, ev.ats, ev.actors)
 	if row == nil || row.timerRows {
 		b.Queue(`DELETE FROM item_timers WHERE cart_pk = (SELECT pk FROM carts WHERE merchant_id = $1 AND cart_id = $2)`,
 			c.MerchantID, c.ID)

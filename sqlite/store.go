@@ -462,6 +462,26 @@ func (t *txn) SaveCart(ctx context.Context, c *omnicart.Cart, due time.Time) err
 	return t.afterSave(ctx, pk, c)
 }
 
+// EventActors returns the actors recorded with the cart's events from..to.
+func (t *txn) EventActors(ctx context.Context, merchantID, cartID string, from, to int64) (map[int64]omnicart.Actor, error) {
+	rows, err := t.query(ctx, `SELECT e.sequence, e.actor FROM carts c JOIN events e ON e.cart_pk = c.pk
+		WHERE c.merchant_id = ? AND c.cart_id = ? AND e.sequence BETWEEN ? AND ? AND e.actor <> ''`, merchantID, cartID, from, to)
+	if err != nil {
+		return nil, wrap("event actors", err)
+	}
+	defer rows.Close()
+	out := map[int64]omnicart.Actor{}
+	for rows.Next() {
+		var seq int64
+		var a string
+		if err := rows.Scan(&seq, &a); err != nil {
+			return nil, wrap("event actors", err)
+		}
+		out[seq] = omnicart.Actor(a)
+	}
+	return out, wrap("event actors", rows.Err())
+}
+
 // afterSave writes the cart's new events and refreshes its timer and item
 // status index rows.
 func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
@@ -470,8 +490,8 @@ func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
 		if err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, `INSERT INTO events(cart_pk, sequence, type, body, created_at) VALUES (?, ?, ?, ?, ?)`,
-			pk, e.Sequence, e.Type, string(body), ms(e.At)); err != nil {
+		if _, err := t.exec(ctx, `INSERT INTO events(cart_pk, sequence, type, body, created_at, actor) VALUES (?, ?, ?, ?, ?, ?)`,
+			pk, e.Sequence, e.Type, string(body), ms(e.At), string(e.Actor)); err != nil {
 			return wrap("save event", err)
 		}
 	}
