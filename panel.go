@@ -155,6 +155,10 @@ type PanelStore interface {
 	// CartStatusCounts counts a merchant's carts by item status: a cart is
 	// counted once under each stored status its items have.
 	CartStatusCounts(ctx context.Context, merchantID string) (map[Status]int, error)
+	// CartsDue returns up to limit of a merchant's carts whose next
+	// deadline (real time, as stored by CreateCart and SaveCart) is at or
+	// before until, soonest first.
+	CartsDue(ctx context.Context, merchantID string, until time.Time, limit int) ([]*Cart, error)
 }
 
 // MoneyDay is the money a merchant moved in one currency on one day: the

@@ -2,7 +2,6 @@ package panel
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"maps"
 	"math/bits"
@@ -226,34 +225,16 @@ type dueRow struct {
 // dueSoon lists the auto-actions of the next dueWindow (merchant time),
 // soonest first: capture windows about to auto-cancel or auto-capture,
 // carts about to expire unpaid, item timers about to elapse. The carts
-// are found with the index the scheduler uses (each cart's next deadline,
-// Tx.DueCarts): a cart with anything due in the window has its next
-// deadline in it. They are read in one read-only transaction, which takes
-// no lock.
+// are found by their next deadline (PanelStore.CartsDue, on an index of
+// the merchant's carts by it): a cart with anything due in the window has
+// its next deadline in it. They are read in one query, which takes no
+// lock.
 func (h *Handler) dueSoon(r *http.Request, s *signedIn) ([]dueRow, string, error) {
 	ctx := r.Context()
 	real := h.now()
 	now := s.merchant.Now(real)
 	until := now.Add(dueWindow)
-	var carts []*omnicart.Cart
-	err := h.Service.Store.View(ctx, func(tx omnicart.Tx) error {
-		keys, err := tx.DueCarts(ctx, real.Add(dueWindow), s.merchant.ID, dueCap)
-		if err != nil {
-			return err
-		}
-		carts = carts[:0]
-		for _, k := range keys {
-			c, err := tx.Cart(ctx, k.MerchantID, k.CartID)
-			if errors.Is(err, omnicart.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			carts = append(carts, c)
-		}
-		return nil
-	})
+	carts, err := h.Store.CartsDue(ctx, s.merchant.ID, real.Add(dueWindow), dueCap)
 	if err != nil {
 		return nil, "", err
 	}

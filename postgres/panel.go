@@ -274,10 +274,11 @@ func (p *Panel) MoneyDays(ctx context.Context, merchantID string, from, to time.
 	return out, wrap("read money days", rows.Err())
 }
 
-// CartStatusCounts counts the merchant's cart_item_statuses rows by status
-// (one per cart and status).
+// CartStatusCounts reads the merchant's counts of carts by status, which
+// triggers keep in step with cart_item_statuses (one row per cart and
+// status).
 func (p *Panel) CartStatusCounts(ctx context.Context, merchantID string) (map[omnicart.Status]int, error) {
-	rows, err := p.db.pool.Query(ctx, `SELECT status, count(*) FROM cart_item_statuses WHERE merchant_id = $1 GROUP BY status`, merchantID)
+	rows, err := p.db.pool.Query(ctx, `SELECT status, sum(n)::bigint FROM cart_status_counts WHERE merchant_id = $1 GROUP BY status HAVING sum(n) > 0`, merchantID)
 	if err != nil {
 		return nil, wrap("count carts by status", err)
 	}
@@ -292,4 +293,29 @@ func (p *Panel) CartStatusCounts(ctx context.Context, merchantID string) (map[om
 		out[omnicart.Status(st)] = n
 	}
 	return out, wrap("count carts by status", rows.Err())
+}
+
+// CartsDue reads the merchant's carts by next deadline on the
+// carts_due_merchant index, documents and all, in one query.
+func (p *Panel) CartsDue(ctx context.Context, merchantID string, until time.Time, limit int) ([]*omnicart.Cart, error) {
+	rows, err := p.db.pool.Query(ctx, `SELECT pk, doc FROM carts WHERE merchant_id = $1 AND next_due_at <= $2
+		ORDER BY next_due_at, pk LIMIT $3`, merchantID, ms(until), limit)
+	if err != nil {
+		return nil, wrap("list due carts", err)
+	}
+	defer rows.Close()
+	var out []*omnicart.Cart
+	for rows.Next() {
+		var pk int64
+		var doc string
+		if err := rows.Scan(&pk, &doc); err != nil {
+			return nil, wrap("list due carts", err)
+		}
+		var c omnicart.Cart
+		if err := json.Unmarshal([]byte(doc), &c); err != nil {
+			return nil, fmt.Errorf("decode cart %d: %w", pk, err)
+		}
+		out = append(out, &c)
+	}
+	return out, wrap("list due carts", rows.Err())
 }

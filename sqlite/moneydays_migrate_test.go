@@ -12,12 +12,20 @@ import (
 
 // TestMoneyDaysMigrationBackfills opens a database made before migration
 // 0013 with settled and unsettled operations and checks that MoneyDays
-// then adds up the succeeded ones by day, currency and kind.
+// then adds up the succeeded ones by day, currency and kind, and that the
+// carts are counted by status.
 func TestMoneyDaysMigrationBackfills(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
 	old, exec := databaseBefore(t, path, "0013")
+	exec(`INSERT INTO merchants(id, name, doc, created_at) VALUES ('m1', 'M', '{}', 0)`)
+	for i := 1; i <= 3; i++ {
+		exec(`INSERT INTO carts(pk, merchant_id, cart_id, token_hash, doc, created_at, updated_at) VALUES (?, 'm1', ?, ?, '{}', 0, 0)`,
+			i, fmt.Sprintf("c%d", i), []byte{byte(i)})
+	}
+	exec(`INSERT INTO cart_item_statuses(merchant_id, status, cart_pk) VALUES ('m1', 'completed', 1), ('m1', 'refunded', 1),
+		('m1', 'completed', 2), ('m1', 'expired', 3)`)
 	day := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	for i, o := range []struct {
 		merchant, kind, currency string
@@ -64,5 +72,12 @@ func TestMoneyDaysMigrationBackfills(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("MoneyDays after the migration =\n%v\nwant\n%v", got, want)
+	}
+	counts, err := NewPanel(db).CartStatusCounts(ctx, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(counts), "map[completed:2 expired:1 refunded:1]"; got != want {
+		t.Errorf("CartStatusCounts after the migration = %s, want %s", got, want)
 	}
 }

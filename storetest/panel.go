@@ -25,6 +25,7 @@ func RunPanel(t *testing.T, open func(tb testing.TB) (omnicart.Store, omnicart.P
 		{"ListCartsByItemStatus", testPanelListCartsByStatus},
 		{"MoneyDays", testPanelMoneyDays},
 		{"CartStatusCounts", testPanelCartStatusCounts},
+		{"CartsDue", testPanelCartsDue},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -614,5 +615,56 @@ func testPanelCartStatusCounts(t *testing.T, s omnicart.Store, p omnicart.PanelS
 	}
 	if got, err := p.CartStatusCounts(ctx, "m3"); err != nil || len(got) != 0 {
 		t.Errorf("CartStatusCounts(no carts) = %v, %v; want none", got, err)
+	}
+}
+
+// testPanelCartsDue checks that CartsDue lists a merchant's carts whose
+// next deadline is at or before the cut, soonest first, up to the limit,
+// and no cart without one or of another merchant.
+func testPanelCartsDue(t *testing.T, s omnicart.Store, p omnicart.PanelStore) {
+	ctx := context.Background()
+	m1, m2 := merchant(t, s, "m1"), merchant(t, s, "m2")
+	create := func(m *omnicart.Merchant, id string, due time.Time) {
+		t.Helper()
+		c := newCart(t, m, id, "", false, t0)
+		tx(t, s, func(tx omnicart.Tx) error { return tx.CreateCart(ctx, c, []byte(m.ID+id), due) })
+	}
+	create(m1, "c-late", t0.Add(3*time.Hour))
+	create(m1, "c-first", t0.Add(time.Hour))
+	create(m1, "c-none", time.Time{})
+	create(m1, "c-second", t0.Add(2*time.Hour))
+	create(m1, "c-cut", t0.Add(150*time.Minute))
+	create(m2, "c-other", t0.Add(time.Minute))
+	// A save moves a deadline past the cut.
+	tx(t, s, func(tx omnicart.Tx) error {
+		c, err := tx.LockCart(ctx, "m1", "c-second")
+		if err != nil {
+			return err
+		}
+		return tx.SaveCart(ctx, c, t0.Add(5*time.Hour))
+	})
+	ids := func(cs []*omnicart.Cart) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	got, err := p.CartsDue(ctx, "m1", t0.Add(150*time.Minute), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"c-first", "c-cut"}; !slices.Equal(ids(got), want) {
+		t.Errorf("CartsDue(m1, +2h30) = %v, want %v", ids(got), want)
+	}
+	got, err = p.CartsDue(ctx, "m1", t0.Add(24*time.Hour), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"c-first", "c-cut"}; !slices.Equal(ids(got), want) {
+		t.Errorf("CartsDue(m1, +24h, limit 2) = %v, want %v", ids(got), want)
+	}
+	if len(got) > 0 && (got[0].MerchantID != "m1" || len(got[0].Items) != 2) {
+		t.Errorf("CartsDue returned %+v, not the stored cart", got[0])
 	}
 }

@@ -46,3 +46,28 @@ GROUP BY m, d, cur;
 -- the next 24 hours (DueCarts of one merchant): without it that query
 -- walks every cart of the merchant.
 CREATE INDEX carts_due_merchant ON carts(merchant_id, next_due_at) WHERE next_due_at IS NOT NULL;
+
+-- How many carts have an item in each status, per merchant, for the
+-- overview: kept by triggers on cart_item_statuses (a row per cart and
+-- status), so the overview reads a few rows instead of counting them all.
+CREATE TABLE cart_status_counts (
+	merchant_id TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	lane        INTEGER NOT NULL DEFAULT 0,
+	n           INTEGER NOT NULL,
+	PRIMARY KEY (merchant_id, status, lane)
+) STRICT, WITHOUT ROWID;
+
+CREATE TRIGGER cart_item_statuses_count_in AFTER INSERT ON cart_item_statuses
+BEGIN
+	INSERT INTO cart_status_counts(merchant_id, status, lane, n) VALUES (NEW.merchant_id, NEW.status, 0, 1)
+	ON CONFLICT (merchant_id, status, lane) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER cart_item_statuses_count_out AFTER DELETE ON cart_item_statuses
+BEGIN
+	UPDATE cart_status_counts SET n = n - 1 WHERE merchant_id = OLD.merchant_id AND status = OLD.status AND lane = 0;
+END;
+
+INSERT INTO cart_status_counts(merchant_id, status, lane, n)
+SELECT merchant_id, status, 0, count(*) FROM cart_item_statuses GROUP BY merchant_id, status;
