@@ -118,6 +118,9 @@ type APIKey struct {
 	// LastUsedAt is when the key last authenticated a Merchant API request
 	// (nil: never), recorded at most about once a minute per key and node.
 	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+	// CreatedBy is who created the key: a Panel user, or the operator
+	// (the CLI); "" for none recorded.
+	CreatedBy Actor `json:"createdBy,omitempty"`
 }
 
 // Allows reports whether the key may call method. A key with no method list

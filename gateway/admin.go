@@ -73,7 +73,8 @@ func (s *Service) CreateMerchant(ctx context.Context, nm NewMerchant) (*omnicart
 }
 
 // CreateKey adds an API key to a merchant, optionally limited to some
-// methods, and returns it (shown only once).
+// methods, and returns it (shown only once). The key records who created
+// it: the actor of ctx (WithActor), else the operator.
 func (s *Service) CreateKey(ctx context.Context, merchantID string, methods []string) (string, error) {
 	for _, mt := range methods {
 		if !contains(omnicart.AllMethods(), mt) {
@@ -94,8 +95,19 @@ func (s *Service) CreateKey(ctx context.Context, merchantID string, methods []st
 
 func (s *Service) createKey(ctx context.Context, tx omnicart.Tx, m *omnicart.Merchant, methods []string) (string, error) {
 	raw := "ock_" + string(m.Mode) + "_" + randomToken(32) // 256 random bits
-	k := &omnicart.APIKey{Prefix: raw[:KeyPrefixLen], MerchantID: m.ID, Hash: s.HashKey(raw), Methods: methods, CreatedAt: s.Now()}
+	k := &omnicart.APIKey{Prefix: raw[:KeyPrefixLen], MerchantID: m.ID, Hash: s.HashKey(raw), Methods: methods, CreatedAt: s.Now(),
+		CreatedBy: keyCreator(ctx)}
 	return raw, tx.CreateAPIKey(ctx, k)
+}
+
+// keyCreator is who creates a key in ctx: its actor (WithActor: the Panel
+// sets its user), else the operator, whose programs (the CLI, --demo) are
+// the only other ones that create keys.
+func keyCreator(ctx context.Context) omnicart.Actor {
+	if a := actorOf(ctx); a != "" {
+		return a
+	}
+	return omnicart.ActorOperator
 }
 
 // RevokeKey revokes the merchant's key that starts with prefix.
@@ -153,7 +165,7 @@ func (s *Service) EnsureKey(ctx context.Context, merchantID, raw string) error {
 		} else if !errors.Is(err, omnicart.ErrNotFound) {
 			return err
 		}
-		k := &omnicart.APIKey{Prefix: raw[:KeyPrefixLen], MerchantID: merchantID, Hash: s.HashKey(raw), CreatedAt: s.Now()}
+		k := &omnicart.APIKey{Prefix: raw[:KeyPrefixLen], MerchantID: merchantID, Hash: s.HashKey(raw), CreatedAt: s.Now(), CreatedBy: keyCreator(ctx)}
 		err := tx.CreateAPIKey(ctx, k)
 		if errors.Is(err, omnicart.ErrConflict) {
 			return nil // revoked earlier: stays revoked

@@ -17,7 +17,18 @@ type keyRow struct {
 	// LastUsed is when the key last authenticated a Merchant API request
 	// (to about a minute), or "never".
 	LastUsed string
-	Active   bool
+	// CreatedBy is who created the key: a Panel user's email, or the
+	// operator (the CLI).
+	CreatedBy string
+	Active    bool
+}
+
+// keyCreator is who created a key, as the keys list shows it.
+func keyCreator(a omnicart.Actor) string {
+	if email, ok := a.PanelUser(); ok {
+		return email
+	}
+	return a.Label()
 }
 
 type keysData struct {
@@ -39,7 +50,8 @@ func (h *Handler) keyRows(r *http.Request, s *signedIn) ([]keyRow, error) {
 	})
 	var out []keyRow
 	for _, k := range keys {
-		row := keyRow{Prefix: k.Prefix, Methods: "all", Created: k.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), Active: k.RevokedAt == nil}
+		row := keyRow{Prefix: k.Prefix, Methods: "all", Created: k.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), Active: k.RevokedAt == nil,
+			CreatedBy: keyCreator(k.CreatedBy)}
 		if len(k.Methods) > 0 {
 			row.Methods = strings.Join(k.Methods, ", ")
 		}

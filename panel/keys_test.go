@@ -28,7 +28,7 @@ func TestKeysPageShowsLastUse(t *testing.T) {
 	}
 	tp.service.KeyUsed(k)
 	// The key's row shows the time.
-	row := regexp.MustCompile(`<code>` + regexp.QuoteMeta(k.Prefix) + `…</code></td><td>all</td><td>[^<]*</td><td>` +
+	row := regexp.MustCompile(`<code>` + regexp.QuoteMeta(k.Prefix) + `…</code></td><td>all</td><td>[^<]*</td><td>[^<]*</td><td>` +
 		regexp.QuoteMeta(used.UTC().Format("2006-01-02 15:04 UTC")) + `</td>`)
 	want := row.String()
 	deadline := time.Now().Add(5 * time.Second)
@@ -77,5 +77,29 @@ func TestNewKeyCopyButton(t *testing.T) {
 	}
 	if strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("CSP %q", csp)
+	}
+}
+
+// TestKeysPageShowsWhoCreatedThem: the keys page names who created each
+// key: the merchant's first key the operator (created with the merchant by
+// the CLI), a key created in the Panel its user.
+func TestKeysPageShowsWhoCreatedThem(t *testing.T) {
+	tp := newTestPanel(t, omnicart.RoleOwner)
+	res := tp.get("/panel/keys")
+	tp.wantStatus(res, 200)
+	tp.wantBody(res, `<th scope="col">Created by</th>`, "<td>operator (CLI)</td>")
+	res = tp.post("/panel/keys", url.Values{"methods": {"status"}})
+	tp.wantStatus(res, 200)
+	m := regexp.MustCompile(`<input id="key" readonly value="([^"]*)">`).FindStringSubmatch(res.body)
+	if m == nil {
+		t.Fatalf("no new key:\n%s", res.body)
+	}
+	row := regexp.MustCompile(`<code>` + regexp.QuoteMeta(m[1][:16]) + `…</code></td><td>status</td><td>[^<]*</td><td>` +
+		regexp.QuoteMeta(tp.user.Email) + `</td>`)
+	if !row.MatchString(res.body) {
+		t.Errorf("the new key's row does not name %s as its creator:\n%s", tp.user.Email, res.body)
+	}
+	if !row.MatchString(tp.get("/panel/keys").body) {
+		t.Errorf("the keys page does not name %s as the new key's creator", tp.user.Email)
 	}
 }

@@ -283,16 +283,16 @@ func (t *txn) CreateAPIKey(ctx context.Context, k *omnicart.APIKey) error {
 	if err := t.writable("create api key"); err != nil {
 		return err
 	}
-	tag, err := t.q.Exec(ctx, `INSERT INTO api_keys(hash, prefix, merchant_id, methods, created_at) VALUES ($1, $2, $3, $4, $5)
+	tag, err := t.q.Exec(ctx, `INSERT INTO api_keys(hash, prefix, merchant_id, methods, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT DO NOTHING`,
-		k.Hash, k.Prefix, k.MerchantID, strings.Join(k.Methods, ","), ms(k.CreatedAt))
+		k.Hash, k.Prefix, k.MerchantID, strings.Join(k.Methods, ","), ms(k.CreatedAt), string(k.CreatedBy))
 	if err == nil && tag.RowsAffected() == 0 || isUnique(err) {
 		return omnicart.ErrConflict
 	}
 	return wrap("create api key", err)
 }
 
-const keyColumns = `hash, prefix, merchant_id, methods, created_at, revoked_at, last_used_at`
+const keyColumns = `hash, prefix, merchant_id, methods, created_at, revoked_at, last_used_at, created_by`
 
 // scanKey scans the keyColumns, then extra.
 func scanKey(sc pgx.Row, extra ...any) (*omnicart.APIKey, error) {
@@ -300,7 +300,7 @@ func scanKey(sc pgx.Row, extra ...any) (*omnicart.APIKey, error) {
 	var methods string
 	var created int64
 	var revoked, used *int64
-	if err := sc.Scan(append([]any{&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked, &used}, extra...)...); err != nil {
+	if err := sc.Scan(append([]any{&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked, &used, &k.CreatedBy}, extra...)...); err != nil {
 		return nil, err
 	}
 	if methods != "" {
@@ -324,7 +324,7 @@ func scanKey(sc pgx.Row, extra ...any) (*omnicart.APIKey, error) {
 // transaction reads the merchant again, FOR SHARE).
 func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, error) {
 	var m merchantRow
-	k, err := scanKey(t.q.QueryRow(ctx, `SELECT k.hash, k.prefix, k.merchant_id, k.methods, k.created_at, k.revoked_at, k.last_used_at, m.doc, m.clock_offset_ms
+	k, err := scanKey(t.q.QueryRow(ctx, `SELECT k.hash, k.prefix, k.merchant_id, k.methods, k.created_at, k.revoked_at, k.last_used_at, k.created_by, m.doc, m.clock_offset_ms
 		FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.hash = $1 AND k.revoked_at IS NULL`, hash), &m.doc, &m.offset)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, omnicart.ErrNotFound

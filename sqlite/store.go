@@ -232,8 +232,8 @@ func (t *txn) Merchants(ctx context.Context) ([]*omnicart.Merchant, error) {
 }
 
 func (t *txn) CreateAPIKey(ctx context.Context, k *omnicart.APIKey) error {
-	_, err := t.exec(ctx, `INSERT INTO api_keys(hash, prefix, merchant_id, methods, created_at) VALUES (?, ?, ?, ?, ?)`,
-		k.Hash, k.Prefix, k.MerchantID, strings.Join(k.Methods, ","), ms(k.CreatedAt))
+	_, err := t.exec(ctx, `INSERT INTO api_keys(hash, prefix, merchant_id, methods, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)`,
+		k.Hash, k.Prefix, k.MerchantID, strings.Join(k.Methods, ","), ms(k.CreatedAt), string(k.CreatedBy))
 	if isUnique(err) {
 		return omnicart.ErrConflict
 	}
@@ -245,7 +245,7 @@ func scanKey(sc interface{ Scan(...any) error }) (*omnicart.APIKey, error) {
 	var methods string
 	var created int64
 	var revoked, used sql.NullInt64
-	if err := sc.Scan(&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked, &used); err != nil {
+	if err := sc.Scan(&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked, &used, &k.CreatedBy); err != nil {
 		return nil, err
 	}
 	if methods != "" {
@@ -264,7 +264,7 @@ func scanKey(sc interface{ Scan(...any) error }) (*omnicart.APIKey, error) {
 }
 
 func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, error) {
-	row := t.queryRow(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at, last_used_at FROM api_keys WHERE hash = ? AND revoked_at IS NULL`, hash)
+	row := t.queryRow(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at, last_used_at, created_by FROM api_keys WHERE hash = ? AND revoked_at IS NULL`, hash)
 	k, err := scanKey(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, omnicart.ErrNotFound
@@ -273,7 +273,7 @@ func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, 
 }
 
 func (t *txn) APIKeys(ctx context.Context, merchantID string) ([]*omnicart.APIKey, error) {
-	rows, err := t.query(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at, last_used_at FROM api_keys WHERE merchant_id = ? ORDER BY created_at`, merchantID)
+	rows, err := t.query(ctx, `SELECT hash, prefix, merchant_id, methods, created_at, revoked_at, last_used_at, created_by FROM api_keys WHERE merchant_id = ? ORDER BY created_at`, merchantID)
 	if err != nil {
 		return nil, wrap("list api keys", err)
 	}

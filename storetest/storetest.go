@@ -188,8 +188,9 @@ func testMerchants(t *testing.T, s omnicart.Store) {
 func testAPIKeys(t *testing.T, s omnicart.Store) {
 	ctx := context.Background()
 	merchant(t, s, "m1")
-	k1 := &omnicart.APIKey{Prefix: "ock_test_AAAAAAA", MerchantID: "m1", Hash: []byte("hash-1"), CreatedAt: t0}
-	k2 := &omnicart.APIKey{Prefix: "ock_test_AAAABBB", MerchantID: "m1", Hash: []byte("hash-2"), Methods: []string{"status"}, CreatedAt: t0}
+	k1 := &omnicart.APIKey{Prefix: "ock_test_AAAAAAA", MerchantID: "m1", Hash: []byte("hash-1"), CreatedAt: t0, CreatedBy: omnicart.ActorOperator}
+	k2 := &omnicart.APIKey{Prefix: "ock_test_AAAABBB", MerchantID: "m1", Hash: []byte("hash-2"), Methods: []string{"status"}, CreatedAt: t0,
+		CreatedBy: omnicart.PanelActor("ada@shop.example")}
 	tx(t, s, func(tx omnicart.Tx) error {
 		if err := tx.CreateAPIKey(ctx, k1); err != nil {
 			return err
@@ -198,8 +199,17 @@ func testAPIKeys(t *testing.T, s omnicart.Store) {
 	})
 	_ = s.View(ctx, func(tx omnicart.Tx) error {
 		got, err := tx.APIKeyByHash(ctx, []byte("hash-2"))
-		if err != nil || got.MerchantID != "m1" || len(got.Methods) != 1 || got.Methods[0] != "status" {
+		if err != nil || got.MerchantID != "m1" || len(got.Methods) != 1 || got.Methods[0] != "status" || got.CreatedBy != k2.CreatedBy {
 			t.Errorf("APIKeyByHash = %+v, %v", got, err)
+		}
+		keys, err := tx.APIKeys(ctx, "m1")
+		if err != nil || len(keys) != 2 {
+			t.Fatalf("APIKeys = %+v, %v", keys, err)
+		}
+		for _, k := range keys {
+			if want := map[string]omnicart.Actor{k1.Prefix: k1.CreatedBy, k2.Prefix: k2.CreatedBy}[k.Prefix]; k.CreatedBy != want {
+				t.Errorf("APIKeys: %s created by %q, want %q", k.Prefix, k.CreatedBy, want)
+			}
 		}
 		return nil
 	})

@@ -178,6 +178,9 @@ type keyView struct {
 	// LastUsedAt is when the key last authenticated a Merchant API
 	// request, to about a minute per node; absent: never.
 	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+	// CreatedBy is who created the key: "panel:" and a Panel user's
+	// email, or "operator" (the CLI); absent: not recorded.
+	CreatedBy omnicart.Actor `json:"createdBy,omitempty"`
 }
 
 const timeLayout = "2006-01-02T15:04:05Z"
@@ -527,7 +530,8 @@ func (a *app) keyList(ctx context.Context, merchantID string, out *printer) erro
 	}
 	views := make([]keyView, 0, len(keys))
 	for _, k := range keys {
-		v := keyView{Prefix: k.Prefix, Methods: k.Methods, AllMethods: len(k.Methods) == 0, Status: "active", CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt}
+		v := keyView{Prefix: k.Prefix, Methods: k.Methods, AllMethods: len(k.Methods) == 0, Status: "active", CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt,
+			CreatedBy: k.CreatedBy}
 		if v.AllMethods {
 			v.Methods = omnicart.AllMethods()
 		}
@@ -540,7 +544,7 @@ func (a *app) keyList(ctx context.Context, merchantID string, out *printer) erro
 		return out.encode(views)
 	}
 	tw := out.table()
-	fmt.Fprintln(tw, "PREFIX\tSTATUS\tMETHODS\tCREATED\tREVOKED\tLAST USED")
+	fmt.Fprintln(tw, "PREFIX\tSTATUS\tMETHODS\tCREATED\tCREATED BY\tREVOKED\tLAST USED")
 	for _, v := range views {
 		methods, revoked, used := strings.Join(v.Methods, ","), "-", "never"
 		if v.AllMethods {
@@ -552,7 +556,7 @@ func (a *app) keyList(ctx context.Context, merchantID string, out *printer) erro
 		if v.LastUsedAt != nil {
 			used = fmtTime(*v.LastUsedAt)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Prefix, v.Status, methods, fmtTime(v.CreatedAt), revoked, used)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Prefix, v.Status, methods, fmtTime(v.CreatedAt), v.CreatedBy.Label(), revoked, used)
 	}
 	return tw.Flush()
 }

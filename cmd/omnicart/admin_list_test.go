@@ -322,6 +322,7 @@ type listedKey struct {
 	CreatedAt  time.Time  `json:"createdAt"`
 	RevokedAt  *time.Time `json:"revokedAt"`
 	LastUsedAt *time.Time `json:"lastUsedAt"`
+	CreatedBy  string     `json:"createdBy"`
 }
 
 func TestKeyListCLI(t *testing.T) {
@@ -358,12 +359,15 @@ func TestKeyListCLI(t *testing.T) {
 			if k.LastUsedAt != nil {
 				t.Errorf("key %s never used: lastUsedAt %v", k.Prefix, k.LastUsedAt)
 			}
+			if k.CreatedBy != "operator" {
+				t.Errorf("key %s created with the CLI: createdBy %q, want operator", k.Prefix, k.CreatedBy)
+			}
 		}
 		out, _, err = cliRun(t, "key", "list", "--merchant", id, "--database", db)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range []string{"PREFIX", first[:16], second[:16], "revoked", "active", "status,refund", "all", "LAST USED", "never"} {
+		for _, s := range []string{"PREFIX", first[:16], second[:16], "revoked", "active", "status,refund", "all", "LAST USED", "never", "CREATED BY", "operator (CLI)"} {
 			if !strings.Contains(out, s) {
 				t.Errorf("table lacks %q:\n%s", s, out)
 			}

@@ -158,3 +158,46 @@ func TestPanelTimelineNamesTheAPIKey(t *testing.T) {
 		t.Errorf("the payment is shown as %q", payment)
 	}
 }
+
+// TestPanelKeysShowWhoCreatedThem: a key created on the Panel's keys page
+// is listed, there and by `omnicart key list` (table and --json), as
+// created by the Panel user; the merchant's first key, made by `merchant
+// create`, as created by the operator.
+func TestPanelKeysShowWhoCreatedThem(t *testing.T) {
+	t.Parallel()
+	srv := e2e.Start(t)
+	m, first := pnMerchantKey(t, srv, "pegasus")
+	pw := pnUser(t, srv, m, "keeper@keys.example", "operator")
+	s := pnSignIn(t, srv, "keeper@keys.example", pw)
+	status, page := s.post("/panel/keys", url.Values{"methods": {"status", "capture"}})
+	nk := regexp.MustCompile(`<input id="key" readonly value="([^"]*)">`).FindStringSubmatch(page)
+	if status != http.StatusOK || nk == nil {
+		t.Fatalf("creating a key answered %d:\n%s", status, page)
+	}
+	created := nk[1][:16]
+
+	_, page = s.get("/panel/keys")
+	for prefix, by := range map[string]string{first[:16]: "operator (CLI)", created: "keeper@keys.example"} {
+		row := regexp.MustCompile(`<code>` + regexp.QuoteMeta(prefix) + `…</code></td><td>[^<]*</td><td>[^<]*</td><td>` + regexp.QuoteMeta(by) + `</td>`)
+		if !row.MatchString(page) {
+			t.Errorf("the keys page does not show %s… created by %s:\n%s", prefix, by, page)
+		}
+	}
+	var keys []struct {
+		Prefix    string `json:"prefix"`
+		CreatedBy string `json:"createdBy"`
+	}
+	if err := json.Unmarshal([]byte(srv.Admin("key", "list", "--merchant", m, "--json")), &keys); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, k := range keys {
+		got[k.Prefix] = k.CreatedBy
+	}
+	if got[first[:16]] != "operator" || got[created] != "panel:keeper@keys.example" || len(got) != 2 {
+		t.Errorf("key list --json: %+v", keys)
+	}
+	if table := srv.Admin("key", "list", "--merchant", m); !strings.Contains(table, "Panel user keeper@keys.example") || !strings.Contains(table, "operator (CLI)") {
+		t.Errorf("key list:\n%s", table)
+	}
+}
