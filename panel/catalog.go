@@ -29,9 +29,15 @@ import (
 const (
 	// catalogPageSize is how many items the list shows per page.
 	catalogPageSize = 100
-	// maxImportRows bounds an import (the form's body is bounded too, by
-	// auth: 64 KiB).
+	// maxImportRows bounds an import (the form's body is bounded too:
+	// importLimit).
 	maxImportRows = 2000
+	// importLimit bounds the import form's body, the CSV file with the
+	// rest of the form.
+	importLimit = 1 << 20
+	// applyLimit bounds the confirmation's form, which carries the
+	// file's changes again as CSV (quoting may double a file's size).
+	applyLimit = 2*importLimit + formLimit
 	// maxDisplayName is the longest display name accepted, in characters.
 	maxDisplayName = 200
 	// maxFind bounds the itemIds one search looks up.
@@ -42,8 +48,8 @@ func (h *Handler) catalogRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /panel/catalog", h.auth(h.catalog))
 	m.HandleFunc("POST /panel/catalog/add", h.auth(h.catalogAdd))
 	m.HandleFunc("POST /panel/catalog/rename", h.auth(h.catalogRename))
-	m.HandleFunc("POST /panel/catalog/import", h.auth(h.catalogImport))
-	m.HandleFunc("POST /panel/catalog/import/apply", h.auth(h.catalogApply))
+	m.HandleFunc("POST /panel/catalog/import", h.authLimit(importLimit, h.catalogTooLarge, h.catalogImport))
+	m.HandleFunc("POST /panel/catalog/import/apply", h.authLimit(applyLimit, h.catalogApplyTooLarge, h.catalogApply))
 }
 
 type catalogRow struct{ ID, Name string }
@@ -63,6 +69,8 @@ type catalogData struct {
 	// The forms' values, kept when one is refused.
 	AddID, AddName, RenameID, RenameName string
 	MaxRows, MaxName                     int
+	// MaxFile is the largest import form, as the page says it.
+	MaxFile string
 }
 
 // validCatalogName checks a display name: 1–maxDisplayName characters of
@@ -100,7 +108,7 @@ func checkCatalogItem(it omnicart.CatalogItem) error {
 func (h *Handler) catalog(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	q := r.URL.Query()
 	// ?rename=ID fills the rename form (the list's Rename links).
-	d := catalogData{CanEdit: s.user.Role.CanAct(), MaxRows: maxImportRows, MaxName: maxDisplayName, RenameID: q.Get("rename")}
+	d := catalogData{CanEdit: s.user.Role.CanAct(), MaxRows: maxImportRows, MaxName: maxDisplayName, MaxFile: importLimitText, RenameID: q.Get("rename")}
 	p := page{Title: "Catalog", User: s.user, CSRF: s.csrf, Nav: "catalog"}
 	n := h.notice(r, s)
 	switch {
@@ -211,8 +219,32 @@ func (h *Handler) catalogReadOnly(w http.ResponseWriter, r *http.Request, s *sig
 // catalogFormError shows the catalog page again with the form's values and
 // the error, 400; GET parameters (search, page) are not kept.
 func (h *Handler) catalogFormError(w http.ResponseWriter, r *http.Request, s *signedIn, d catalogData, msg string) {
-	d.CanEdit, d.MaxRows, d.MaxName = true, maxImportRows, maxDisplayName
-	h.renderCatalog(w, r, s, page{Title: "Catalog", User: s.user, CSRF: s.csrf, Nav: "catalog", Error: msg}, d, http.StatusBadRequest)
+	h.catalogError(w, r, s, d, http.StatusBadRequest, msg)
+}
+
+// catalogError shows the catalog page again with the form's values and
+// the error, with status.
+func (h *Handler) catalogError(w http.ResponseWriter, r *http.Request, s *signedIn, d catalogData, status int, msg string) {
+	d.CanEdit, d.MaxRows, d.MaxName, d.MaxFile = s.user.Role.CanAct(), maxImportRows, maxDisplayName, importLimitText
+	h.renderCatalog(w, r, s, page{Title: "Catalog", User: s.user, CSRF: s.csrf, Nav: "catalog", Error: msg}, d, status)
+}
+
+// importLimitText is importLimit as the catalog page says it.
+const importLimitText = "1 MiB"
+
+// catalogTooLarge answers an import form over importLimit (413) on the
+// catalog page, whose import form is there to choose a smaller file.
+func (h *Handler) catalogTooLarge(w http.ResponseWriter, r *http.Request, s *signedIn) {
+	h.catalogError(w, r, s, catalogData{}, http.StatusRequestEntityTooLarge,
+		"Not imported: the file is larger than "+importLimitText+", the most one import takes. Nothing was changed. "+
+			fmt.Sprintf("Split it into files of at most %s and %d items, and import each.", importLimitText, maxImportRows))
+}
+
+// catalogApplyTooLarge answers a confirmation form over applyLimit (413):
+// no preview makes one, so the form was not the Panel's.
+func (h *Handler) catalogApplyTooLarge(w http.ResponseWriter, r *http.Request, s *signedIn) {
+	h.catalogError(w, r, s, catalogData{}, http.StatusRequestEntityTooLarge,
+		"Not imported: the confirmation form is larger than an import's preview makes it. Nothing was changed. Import the file again.")
 }
 
 // errCatalogItemExists and errNoCatalogItem are the answers of catalog changes that

@@ -1,8 +1,11 @@
 package panel
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -238,4 +241,89 @@ func TestCatalogNeedsCSRF(t *testing.T) {
 	anon := *tp
 	anon.client = newTestBrowser(t)
 	tp.wantStatus(anon.post("/panel/catalog/add", url.Values{"itemId": {"forged"}}), http.StatusUnauthorized)
+}
+
+// catalogCSV is an import file of n new items named with pad characters
+// each.
+func catalogCSV(n, pad int) string {
+	var b strings.Builder
+	b.WriteString("itemId,displayName\n")
+	for i := range n {
+		fmt.Fprintf(&b, "bulk-%05d,%s\n", i, strings.Repeat("n", pad))
+	}
+	return b.String()
+}
+
+// TestCatalogImportSizeLimit: the import takes a file far larger than
+// other forms (which stop at 64 KiB), and its preview's confirmation too;
+// a file over 1 MiB is answered 413 on the catalog page with what to do
+// (not as a form without its security token), whether the browser said
+// the body's length or sent it in chunks; a larger form elsewhere gets
+// 413 too.
+func TestCatalogImportSizeLimit(t *testing.T) {
+	tp := newTestPanel(t, omnicart.RoleOperator)
+	// 1800 items of about 150 bytes: some 270 KB.
+	file := catalogCSV(1800, 135)
+	if len(file) <= formLimit || len(file) >= importLimit {
+		t.Fatalf("the file has %d bytes", len(file))
+	}
+	res := tp.postMultipart("/panel/catalog/import", nil, file)
+	tp.wantStatus(res, http.StatusOK)
+	tp.wantBody(res, "<strong>1800</strong> to add", "Apply: add 1800, rename 0")
+	res = tp.postMultipart("/panel/catalog/import/apply", map[string]string{"csv": formValue(t, res.body, "csv"), "digest": formValue(t, res.body, "digest")}, "")
+	tp.wantStatus(res, http.StatusOK)
+	tp.wantBody(res, "Imported: 1800 added, 0 renamed.")
+	if it, ok := tp.catalogItem("bulk-01799"); !ok || len(it.DisplayName) != 135 {
+		t.Fatalf("bulk-01799 after the import: %+v %v", it, ok)
+	}
+
+	// Over 1 MiB: 1900 items of some 560 bytes.
+	big := catalogCSV(1900, 540)
+	if len(big) <= importLimit {
+		t.Fatalf("the big file has %d bytes", len(big))
+	}
+	before := len(tp.audit())
+	for _, chunked := range []bool{false, true} {
+		res := tp.postMultipartBody("/panel/catalog/import", big, chunked)
+		tp.wantStatus(res, http.StatusRequestEntityTooLarge)
+		tp.wantBody(res, "Not imported: the file is larger than 1 MiB", "Split it into files of at most 1 MiB and 2000 items",
+			`action="/panel/catalog/import"`)
+		tp.wantNoBody(res, "Form refused", "security token")
+	}
+	if _, ok := tp.catalogItem("bulk-01899"); ok {
+		t.Fatal("a file over the limit was imported")
+	}
+	if n := len(tp.audit()); n != before {
+		t.Errorf("refused uploads wrote %d audit entries", n-before)
+	}
+	// The import still needs the CSRF token.
+	tp.wantStatus(tp.do(http.MethodPost, "/panel/catalog/import", strings.NewReader(url.Values{"csv": {"forged,Forged"}}.Encode()),
+		"application/x-www-form-urlencoded"), http.StatusForbidden)
+	// Other forms keep their 64 KiB.
+	res = tp.post("/panel/catalog/add", url.Values{"itemId": {"padded"}, "displayName": {strings.Repeat("x", 70<<10)}})
+	tp.wantStatus(res, http.StatusRequestEntityTooLarge)
+	tp.wantBody(res, "Form too large", "Nothing was changed")
+	tp.wantNoBody(res, "Form refused")
+}
+
+// postMultipartBody sends an import form with file, with the CSRF token
+// first; chunked hides the body's length (Transfer-Encoding: chunked).
+func (tp *testPanel) postMultipartBody(path, file string, chunked bool) testResponse {
+	tp.t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	_ = mw.WriteField("csrf", tp.csrf)
+	fw, err := mw.CreateFormFile("file", "big.csv")
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	_, _ = fw.Write([]byte(file))
+	if err := mw.Close(); err != nil {
+		tp.t.Fatal(err)
+	}
+	var body io.Reader = &b
+	if chunked {
+		body = io.MultiReader(&b) // no Len: sent chunked
+	}
+	return tp.do(http.MethodPost, path, body, mw.FormDataContentType())
 }

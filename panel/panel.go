@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -219,10 +220,33 @@ type signedIn struct {
 
 type signedInKey struct{}
 
+// Form bodies. A Panel POST is a form of at most formLimit bytes, unless
+// its route sets a limit of its own (authLimit: the catalog import, whose
+// form carries a CSV file).
+const formLimit = 64 << 10
+
+// tooLargeDrain bounds how much of a body over its limit is read, and
+// dropped, before the answer: a browser still sending a file when the
+// answer comes may show a broken connection instead of it.
+const tooLargeDrain = 8 << 20
+
 // auth runs next for a signed-in user with a live session; otherwise it
 // sends the browser to the sign-in page. A POST must carry the session's
-// CSRF token (403 otherwise).
+// CSRF token (403 otherwise) in a form of at most formLimit bytes (413
+// otherwise).
 func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, *signedIn)) http.HandlerFunc {
+	return h.authLimit(formLimit, nil, next)
+}
+
+// authLimit is auth for a route whose forms may have up to limit bytes. A
+// larger form is answered by tooLarge (nil: a message page, 413) before
+// its CSRF token is checked: the token may be in the part that was cut,
+// and the answer changes nothing.
+func (h *Handler) authLimit(limit int64, tooLarge func(http.ResponseWriter, *http.Request, *signedIn),
+	next func(http.ResponseWriter, *http.Request, *signedIn)) http.HandlerFunc {
+	if tooLarge == nil {
+		tooLarge = h.formTooLarge
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, reason, err := h.session(r)
 		if err != nil {
@@ -252,7 +276,10 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, *signedIn))
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			if !readForm(w, r, limit) {
+				tooLarge(w, r, s)
+				return
+			}
 			if !h.checkCSRF(r, s.session.Hash) {
 				h.message(w, r, s, http.StatusForbidden, "Form refused",
 					"This form did not carry the Panel's security token (it may come from another site, or from a page opened before you signed in again). Nothing was changed. Reload the page and try again.")
@@ -262,6 +289,34 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, *signedIn))
 		// What the user changes through the use cases records the user.
 		next(w, r.WithContext(gateway.WithActor(r.Context(), omnicart.PanelActor(s.user.Email))), s)
 	}
+}
+
+// readForm parses the form of a POST (URL-encoded or multipart) from a
+// body of at most limit bytes. It reports false when the body is larger,
+// after reading at most tooLargeDrain bytes of it. A form that cannot be
+// parsed otherwise is left empty (or as far as it was read): without its
+// CSRF token it is then refused.
+func readForm(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	body := r.Body
+	if r.ContentLength > limit {
+		_, _ = io.CopyN(io.Discard, body, tooLargeDrain)
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, body, limit)
+	// Files stay in memory: the body is bounded by limit.
+	err := r.ParseMultipartForm(limit)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		_, _ = io.CopyN(io.Discard, body, tooLargeDrain)
+		return false
+	}
+	return true
+}
+
+// formTooLarge answers a form over its limit.
+func (h *Handler) formTooLarge(w http.ResponseWriter, r *http.Request, s *signedIn) {
+	h.message(w, r, s, http.StatusRequestEntityTooLarge, "Form too large",
+		"This form sent more data than the Panel accepts for it. Nothing was changed.")
 }
 
 // session returns the request's live session, or nil with the reason it

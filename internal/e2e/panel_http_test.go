@@ -1,10 +1,13 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -199,5 +202,73 @@ func TestPanelKeysShowWhoCreatedThem(t *testing.T) {
 	}
 	if table := srv.Admin("key", "list", "--merchant", m); !strings.Contains(table, "Panel user keeper@keys.example") || !strings.Contains(table, "operator (CLI)") {
 		t.Errorf("key list:\n%s", table)
+	}
+}
+
+// postFile sends a multipart form with the session's CSRF token and a file
+// field "file" holding content.
+func (s *pnSession) postFile(path, content string) (int, string) {
+	s.t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	_ = mw.WriteField("csrf", s.csrf)
+	fw, err := mw.CreateFormFile("file", "items.csv")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	_, _ = fw.Write([]byte(content))
+	if err := mw.Close(); err != nil {
+		s.t.Fatal(err)
+	}
+	res, err := s.http.Post(s.srv.URL+path, mw.FormDataContentType(), &b)
+	if err != nil {
+		s.t.Fatalf("POST %s: %v", path, err)
+	}
+	return s.read(res)
+}
+
+// TestPanelCatalogImportSizes: through the real server, a CSV file larger
+// than the Panel's other forms (64 KiB) is previewed and imported, and one
+// over the import's 1 MiB is answered 413 on the catalog page with what to
+// do, not as a form without its security token.
+func TestPanelCatalogImportSizes(t *testing.T) {
+	t.Parallel()
+	srv := e2e.Start(t)
+	m, _ := pnMerchantKey(t, srv, "pegasus")
+	pw := pnUser(t, srv, m, "importer@shop.example", "operator")
+	s := pnSignIn(t, srv, "importer@shop.example", pw)
+	rows := func(n, pad int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "item-%05d,%s\n", i, strings.Repeat("x", pad))
+		}
+		return b.String()
+	}
+	status, page := s.postFile("/panel/catalog/import", rows(1500, 100)) // some 170 KB
+	if status != http.StatusOK || !strings.Contains(page, "<strong>1500</strong> to add") {
+		t.Fatalf("preview of a 170 KB file answered %d:\n%.2000s", status, page)
+	}
+	digest := regexp.MustCompile(`name="digest" value="([^"]+)"`).FindStringSubmatch(page)
+	changes := regexp.MustCompile(`name="csv" value="([^"]*)"`).FindStringSubmatch(page)
+	if digest == nil || changes == nil {
+		t.Fatalf("no confirmation form:\n%.2000s", page)
+	}
+	status, page = s.post("/panel/catalog/import/apply", url.Values{"csv": {html.UnescapeString(changes[1])}, "digest": {digest[1]}})
+	if status != http.StatusOK || !strings.Contains(page, "Imported: 1500 added, 0 renamed.") {
+		t.Fatalf("applying answered %d:\n%.2000s", status, page)
+	}
+	status, page = s.postFile("/panel/catalog/import", rows(1900, 560)) // over 1 MiB
+	if status != http.StatusRequestEntityTooLarge || !strings.Contains(page, "Not imported: the file is larger than 1 MiB") ||
+		strings.Contains(page, "Form refused") {
+		t.Fatalf("a file over 1 MiB answered %d:\n%.2000s", status, page)
+	}
+	var items []struct {
+		ItemID string `json:"itemId"`
+	}
+	if err := json.Unmarshal([]byte(srv.Admin("items", "list", "--merchant", m, "--json")), &items); err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1501 {
+		t.Errorf("the catalog has %d items, want 1501 (pegasus and the 1500 imported)", len(items))
 	}
 }
