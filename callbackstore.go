@@ -24,11 +24,19 @@ type CallbackStore interface {
 	// Endpoints lists a merchant's endpoints, oldest first; with merchantID
 	// "" it lists the enabled endpoints of every merchant.
 	Endpoints(ctx context.Context, merchantID string) ([]*CallbackEndpoint, error)
-	// UpdateEndpoint saves an endpoint's url, events, enabled flag and
-	// reason, secrets and failing mark. When cancelPending is set (the
+	// UpdateEndpoint changes one endpoint of a merchant in one
+	// transaction: it reads the endpoint, locked against other changes
+	// until the transaction ends, hands it to change, and saves what
+	// change made of its url, events, enabled flag and reason, secrets,
+	// failing mark and UpdatedAt. When change reports cancelPending (the
 	// endpoint is being disabled) its pending deliveries are canceled in
-	// the same transaction, finished at e.UpdatedAt.
-	UpdateEndpoint(ctx context.Context, e *CallbackEndpoint, cancelPending bool) error
+	// the same transaction, finished at UpdatedAt. An error from change
+	// rolls everything back and is returned as it is. change must only
+	// compute; it may be called again, with the endpoint read anew, when
+	// the engine runs the transaction again. UpdateEndpoint returns the
+	// endpoint as saved, or an error wrapping ErrNotFound when the
+	// merchant has no such endpoint (change is then not called).
+	UpdateEndpoint(ctx context.Context, merchantID, id string, change func(e *CallbackEndpoint) (cancelPending bool, err error)) (*CallbackEndpoint, error)
 	// DeleteEndpoint removes an endpoint with its deliveries and log.
 	DeleteEndpoint(ctx context.Context, merchantID, id string) error
 

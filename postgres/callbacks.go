@@ -150,28 +150,46 @@ func (s *Callbacks) Endpoints(ctx context.Context, merchantID string) ([]*omnica
 const cancelPendingSQL = `UPDATE callback_deliveries SET status = 'canceled', next_attempt_at = NULL,
 	last_error = 'endpoint disabled', finished_at = $1 WHERE endpoint_id = $2 AND status = 'pending'`
 
-// UpdateEndpoint saves an endpoint's settings, secrets and marks, and
-// cancels its pending deliveries when cancelPending is set. The endpoint's
-// row stays locked until the deliveries are canceled, so no fan-out adds
-// one in between (see Callbacks). It returns omnicart.ErrNotFound when the
-// merchant has no such endpoint.
-func (s *Callbacks) UpdateEndpoint(ctx context.Context, e *omnicart.CallbackEndpoint, cancelPending bool) error {
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE callback_endpoints SET url = $1, events = $2, enabled = $3, disabled_reason = $4, secret = $5,
+// UpdateEndpoint reads the endpoint FOR UPDATE, lets change change it and
+// saves it, canceling its pending deliveries when change asks, in one
+// transaction (see omnicart.CallbackStore). The endpoint's row stays
+// locked until the deliveries are canceled, so no fan-out adds one in
+// between, and a concurrent change waits and then reads what this one
+// saved (see Callbacks).
+func (s *Callbacks) UpdateEndpoint(ctx context.Context, merchantID, id string,
+	change func(*omnicart.CallbackEndpoint) (bool, error)) (*omnicart.CallbackEndpoint, error) {
+	var out *omnicart.CallbackEndpoint
+	err := s.writeTx(ctx, func(tx pgx.Tx) error {
+		e, err := scanEndpoint(tx.QueryRow(ctx, `SELECT `+endpointCols+` FROM callback_endpoints WHERE id = $1 AND merchant_id = $2 FOR UPDATE`,
+			id, merchantID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("callback endpoint %s: %w", id, omnicart.ErrNotFound)
+		}
+		if err != nil {
+			return wrap("load callback endpoint", err)
+		}
+		cancelPending, err := change(e)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE callback_endpoints SET url = $1, events = $2, enabled = $3, disabled_reason = $4, secret = $5,
 			previous_secret = $6, previous_expires_at = $7, failing_since = $8, updated_at = $9 WHERE id = $10 AND merchant_id = $11`,
 			e.URL, eventTypes(e.Events), e.Enabled, e.DisabledReason, e.Secret, strOrNil(e.PreviousSecret),
-			msOrNil(e.PreviousExpiresAt), msOrNil(e.FailingSince), ms(e.UpdatedAt), e.ID, e.MerchantID)
-		if err != nil {
+			msOrNil(e.PreviousExpiresAt), msOrNil(e.FailingSince), ms(e.UpdatedAt), id, merchantID); err != nil {
 			return wrap("update callback endpoint", err)
 		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("callback endpoint %s: %w", e.ID, omnicart.ErrNotFound)
-		}
 		if cancelPending {
-			_, err = tx.Exec(ctx, cancelPendingSQL, ms(e.UpdatedAt), e.ID)
+			if _, err := tx.Exec(ctx, cancelPendingSQL, ms(e.UpdatedAt), id); err != nil {
+				return wrap("cancel pending deliveries", err)
+			}
 		}
-		return wrap("cancel pending deliveries", err)
+		out = e
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // DeleteEndpoint removes an endpoint with its deliveries, lease and log,

@@ -156,25 +156,43 @@ func (s *Callbacks) Endpoints(ctx context.Context, merchantID string) ([]*omnica
 const cancelPendingSQL = `UPDATE callback_deliveries SET status = 'canceled', next_attempt_at = NULL,
 	last_error = 'endpoint disabled', finished_at = ? WHERE endpoint_id = ? AND status = 'pending'`
 
-// UpdateEndpoint saves an endpoint's settings, secrets and marks, and
-// cancels its pending deliveries when cancelPending is set.
-func (s *Callbacks) UpdateEndpoint(ctx context.Context, e *omnicart.CallbackEndpoint, cancelPending bool) error {
-	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE callback_endpoints SET url = ?, events = ?, enabled = ?, disabled_reason = ?, secret = ?,
+// UpdateEndpoint reads the endpoint, lets change change it and saves it,
+// canceling its pending deliveries when change asks, in one unit of the
+// writer's transaction (see omnicart.CallbackStore).
+func (s *Callbacks) UpdateEndpoint(ctx context.Context, merchantID, id string,
+	change func(*omnicart.CallbackEndpoint) (bool, error)) (*omnicart.CallbackEndpoint, error) {
+	var out *omnicart.CallbackEndpoint
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		e, err := scanEndpoint(tx.QueryRowContext(ctx, `SELECT `+endpointCols+` FROM callback_endpoints WHERE id = ? AND merchant_id = ?`,
+			id, merchantID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("callback endpoint %s: %w", id, omnicart.ErrNotFound)
+		}
+		if err != nil {
+			return wrap("load callback endpoint", err)
+		}
+		cancelPending, err := change(e)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE callback_endpoints SET url = ?, events = ?, enabled = ?, disabled_reason = ?, secret = ?,
 			previous_secret = ?, previous_expires_at = ?, failing_since = ?, updated_at = ? WHERE id = ? AND merchant_id = ?`,
 			e.URL, strings.Join(e.Events, ","), boolInt(e.Enabled), e.DisabledReason, e.Secret, nullStr(e.PreviousSecret),
-			nullMs(e.PreviousExpiresAt), nullMs(e.FailingSince), ms(e.UpdatedAt), e.ID, e.MerchantID)
-		if err != nil {
+			nullMs(e.PreviousExpiresAt), nullMs(e.FailingSince), ms(e.UpdatedAt), id, merchantID); err != nil {
 			return wrap("update callback endpoint", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("callback endpoint %s: %w", e.ID, omnicart.ErrNotFound)
-		}
 		if cancelPending {
-			_, err = tx.ExecContext(ctx, cancelPendingSQL, ms(e.UpdatedAt), e.ID)
+			if _, err := tx.ExecContext(ctx, cancelPendingSQL, ms(e.UpdatedAt), id); err != nil {
+				return wrap("cancel pending deliveries", err)
+			}
 		}
-		return wrap("cancel pending deliveries", err)
+		out = e
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // DeleteEndpoint removes an endpoint with its deliveries and log.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ func RunCallbacks(t *testing.T, open func(t *testing.T) (omnicart.Store, omnicar
 		run  func(*cbEnv)
 	}{
 		{"Endpoints", testCBEndpoints},
+		{"EndpointChanges", testCBEndpointChanges},
 		{"OutboxClaims", testCBOutboxClaims},
 		{"OutboxOutOfOrderCommits", testCBOutOfOrderCommits},
 		{"RacingOutboxClaimers", testCBRacingClaimers},
@@ -231,8 +233,9 @@ func testCBEndpoints(e *cbEnv) {
 	}
 	ep2.Enabled, ep2.DisabledReason, ep2.PreviousSecret = false, "by the merchant", "whsec_old"
 	ep2.PreviousExpiresAt, ep2.FailingSince, ep2.UpdatedAt = cbT0.Add(time.Hour), cbT0.Add(time.Minute), cbT0.Add(time.Second)
-	if err := e.cs.UpdateEndpoint(ctx, ep2, true); err != nil {
-		t.Fatal(err)
+	saved, err := e.cs.UpdateEndpoint(ctx, e.m.ID, ep2.ID, e.setEndpoint(ep2, true))
+	if err != nil || saved.Secret != ep2.Secret || saved.PreviousSecret != "whsec_old" || saved.Enabled {
+		t.Fatalf("UpdateEndpoint = %+v, %v", saved, err)
 	}
 	got, err = e.cs.Endpoint(ctx, e.m.ID, ep2.ID)
 	if err != nil || got.Enabled || got.DisabledReason != "by the merchant" || got.PreviousSecret != "whsec_old" ||
@@ -250,10 +253,10 @@ func testCBEndpoints(e *cbEnv) {
 	if err != nil || len(enabled) != 1 || enabled[0].ID != ep1.ID {
 		t.Fatalf("Endpoints(all enabled) = %v, %v", enabled, err)
 	}
-	other := *ep1
-	other.MerchantID = "mer_other"
-	if err := e.cs.UpdateEndpoint(ctx, &other, false); !errors.Is(err, omnicart.ErrNotFound) {
-		t.Fatalf("update as another merchant: %v, want ErrNotFound", err)
+	called := false
+	_, err = e.cs.UpdateEndpoint(ctx, "mer_other", ep1.ID, func(*omnicart.CallbackEndpoint) (bool, error) { called = true; return false, nil })
+	if !errors.Is(err, omnicart.ErrNotFound) || called {
+		t.Fatalf("update as another merchant: %v (change called: %v), want ErrNotFound", err, called)
 	}
 	if err := e.cs.DeleteEndpoint(ctx, "mer_other", ep2.ID); !errors.Is(err, omnicart.ErrNotFound) {
 		t.Fatalf("delete as another merchant: %v, want ErrNotFound", err)
@@ -263,6 +266,90 @@ func testCBEndpoints(e *cbEnv) {
 	}
 	if _, err := e.cs.Endpoint(ctx, e.m.ID, ep2.ID); !errors.Is(err, omnicart.ErrNotFound) {
 		t.Fatalf("deleted endpoint: %v, want ErrNotFound", err)
+	}
+}
+
+// setEndpoint is an UpdateEndpoint change that makes the endpoint ep
+// (its id and merchant aside), canceling its pending deliveries when
+// cancel is set.
+func (e *cbEnv) setEndpoint(ep *omnicart.CallbackEndpoint, cancel bool) func(*omnicart.CallbackEndpoint) (bool, error) {
+	return func(cur *omnicart.CallbackEndpoint) (bool, error) {
+		id, merchant := cur.ID, cur.MerchantID
+		*cur = *ep
+		cur.ID, cur.MerchantID = id, merchant
+		return cancel, nil
+	}
+}
+
+// testCBEndpointChanges: UpdateEndpoint reads, changes and saves an
+// endpoint in one transaction. A change that fails writes nothing (not
+// its secrets, not the cancellation of the deliveries that disabling
+// would cancel), and its error is returned as it is; concurrent changes
+// each see what the ones before them saved, so none is lost.
+func testCBEndpointChanges(e *cbEnv) {
+	t, ctx := e.t, e.ctx
+	ep := e.endpoint()
+	e.cart("cart-0")
+	e.events("cart-0", 1)
+	e.publish("o", e.claimOutbox("o", cbT0, 10), cbT0, ep)
+	pending := func() int {
+		t.Helper()
+		n := 0
+		for _, d := range e.deliveries("cart-0", 1) {
+			if d.Status == omnicart.DeliveryPending {
+				n++
+			}
+		}
+		return n
+	}
+	if n := pending(); n != 1 {
+		t.Fatalf("%d pending deliveries, want 1", n)
+	}
+	refused := errors.New("refused")
+	_, err := e.cs.UpdateEndpoint(ctx, e.m.ID, ep.ID, func(cur *omnicart.CallbackEndpoint) (bool, error) {
+		cur.Enabled, cur.Secret, cur.UpdatedAt = false, "whsec_half", cbT0.Add(time.Hour)
+		return true, refused
+	})
+	if !errors.Is(err, refused) {
+		t.Fatalf("a failing change: %v, want its error", err)
+	}
+	got, err := e.cs.Endpoint(ctx, e.m.ID, ep.ID)
+	if err != nil || !got.Enabled || got.Secret != ep.Secret || !got.UpdatedAt.Equal(ep.UpdatedAt) {
+		t.Fatalf("after a failing change: %+v, %v", got, err)
+	}
+	if n := pending(); n != 1 {
+		t.Fatalf("a failing change canceled deliveries: %d pending, want 1", n)
+	}
+
+	// Concurrent changes, each appending to the URL what it read: every
+	// one of them is kept.
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.cs.UpdateEndpoint(ctx, e.m.ID, ep.ID, func(cur *omnicart.CallbackEndpoint) (bool, error) {
+				cur.URL += fmt.Sprintf("/%d", i)
+				return false, nil
+			})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err = e.cs.Endpoint(ctx, e.m.ID, ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parts := strings.Split(strings.TrimPrefix(got.URL, ep.URL), "/"); len(parts) != n+1 {
+		t.Errorf("after %d concurrent changes the URL is %q: changes were lost", n, got.URL)
 	}
 }
 

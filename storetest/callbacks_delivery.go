@@ -414,7 +414,7 @@ func testCBResendsAndDisabling(e *cbEnv) {
 	}
 	// The merchant disables spare: its pending deliveries are canceled.
 	spare.Enabled, spare.UpdatedAt = false, cbT0.Add(time.Second)
-	if err := e.cs.UpdateEndpoint(ctx, spare, true); err != nil {
+	if _, err := e.cs.UpdateEndpoint(ctx, e.m.ID, spare.ID, e.setEndpoint(spare, true)); err != nil {
 		t.Fatal(err)
 	}
 	if n := status(spare.ID); n[omnicart.DeliveryCanceled] != 3 {

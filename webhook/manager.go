@@ -97,25 +97,40 @@ type EndpointPatch struct {
 	Enabled *bool
 }
 
-// UpdateEndpoint changes an endpoint's URL, event types or enabled flag.
-// Disabling cancels its pending deliveries; enabling clears the reason it
-// was disabled and its failing mark. Errors as AddEndpoint, and
-// omnicart.ErrNotFound for an unknown endpoint.
+// UpdateEndpoint changes an endpoint's URL, event types or enabled flag,
+// in one transaction with the endpoint read in it (a concurrent change,
+// such as a delivery that disables it, is never overwritten with what
+// was read before it). Disabling cancels its pending deliveries in that
+// transaction; enabling clears the reason it was disabled and its failing
+// mark. Errors as AddEndpoint, and omnicart.ErrNotFound for an unknown
+// endpoint.
 func (m *Manager) UpdateEndpoint(ctx context.Context, merchantID, id string, p EndpointPatch) (*omnicart.CallbackEndpoint, error) {
-	e, err := m.Endpoint(ctx, merchantID, id)
-	if err != nil {
-		return nil, err
+	if merchantID == "" {
+		return nil, fmt.Errorf("endpoint %s: %w", id, omnicart.ErrNotFound)
 	}
+	now := m.Now()
+	return m.Store.UpdateEndpoint(ctx, merchantID, id, func(e *omnicart.CallbackEndpoint) (bool, error) {
+		return m.applyPatch(e, p, now)
+	})
+}
+
+// applyPatch checks p and applies it to e at now (an unknown endpoint is
+// reported before a bad patch: the store calls it once e is found). It
+// reports whether e's pending deliveries are to be canceled (it is being
+// disabled).
+func (m *Manager) applyPatch(e *omnicart.CallbackEndpoint, p EndpointPatch, now time.Time) (bool, error) {
 	if p.URL != nil {
 		if err := CheckURL(*p.URL, m.AllowPrivate); err != nil {
-			return nil, err
+			return false, err
 		}
 		e.URL = *p.URL
 	}
 	if p.Events != nil {
-		if e.Events, err = CheckEvents(p.Events); err != nil {
-			return nil, err
+		events, err := CheckEvents(p.Events)
+		if err != nil {
+			return false, err
 		}
+		e.Events = events
 	}
 	cancel := false
 	if p.Enabled != nil && *p.Enabled != e.Enabled {
@@ -126,11 +141,8 @@ func (m *Manager) UpdateEndpoint(ctx context.Context, merchantID, id string, p E
 			e.DisabledReason, cancel = "disabled by the merchant", true
 		}
 	}
-	e.UpdatedAt = m.Now()
-	if err := m.Store.UpdateEndpoint(ctx, e, cancel); err != nil {
-		return nil, err
-	}
-	return e, nil
+	e.UpdatedAt = now
+	return cancel, nil
 }
 
 // RemoveEndpoint deletes an endpoint with its pending deliveries and its
@@ -146,22 +158,26 @@ func (m *Manager) RemoveEndpoint(ctx context.Context, merchantID, id string) err
 // only this once). The old secret keeps signing, next to the new one, for
 // overlap (0 stops it at once; at most MaxOverlap, else 123003
 // "overlapSecs has invalid value"). A rotation during an overlap drops the
-// oldest secret.
+// oldest secret. The secrets are read and written in one transaction, so
+// two rotations at once are one after the other: the second keeps the
+// first's new secret as its previous one.
 func (m *Manager) RotateSecret(ctx context.Context, merchantID, id string, overlap time.Duration) (*omnicart.CallbackEndpoint, string, error) {
 	if overlap < 0 || overlap > MaxOverlap {
 		return nil, "", omnicart.Errorf(omnicart.CodeInvalidValue, "overlapSecs")
 	}
-	e, err := m.Endpoint(ctx, merchantID, id)
-	if err != nil {
-		return nil, "", err
+	if merchantID == "" {
+		return nil, "", fmt.Errorf("endpoint %s: %w", id, omnicart.ErrNotFound)
 	}
 	now := m.Now()
-	e.PreviousSecret, e.PreviousExpiresAt = "", time.Time{}
-	if overlap > 0 {
-		e.PreviousSecret, e.PreviousExpiresAt = e.Secret, now.Add(overlap)
-	}
-	e.Secret, e.UpdatedAt = NewSecret(), now
-	if err := m.Store.UpdateEndpoint(ctx, e, false); err != nil {
+	e, err := m.Store.UpdateEndpoint(ctx, merchantID, id, func(e *omnicart.CallbackEndpoint) (bool, error) {
+		e.PreviousSecret, e.PreviousExpiresAt = "", time.Time{}
+		if overlap > 0 {
+			e.PreviousSecret, e.PreviousExpiresAt = e.Secret, now.Add(overlap)
+		}
+		e.Secret, e.UpdatedAt = NewSecret(), now
+		return false, nil
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	return e, e.Secret, nil
