@@ -570,7 +570,7 @@ func (h *Handler) loadEvent(w http.ResponseWriter, r *http.Request, s *signedIn)
 	id := r.PathValue("id")
 	ev, err := h.Callbacks.Event(ctx, s.merchant.ID, id)
 	if errors.Is(err, omnicart.ErrNotFound) {
-		h.message(w, r, s, http.StatusNotFound, "No such event", "This merchant has no callback event "+id+".")
+		h.message(w, r, s, http.StatusNotFound, "No such event", "This merchant has no callback event with this id.")
 		return nil, nil
 	}
 	if err != nil {
@@ -639,10 +639,11 @@ func (h *Handler) confirmResend(w http.ResponseWriter, r *http.Request, s *signe
 			}
 		}
 		if d.Target == nil {
-			// What the API answers for a disabled or unknown endpoint.
+			// What the API answers for a disabled or unknown endpoint. The
+			// parameter is not repeated: a link may carry any text.
 			p := omnicart.Problem{Code: omnicart.CodeInvalidValue, Arg: "endpointId"}
 			h.render(w, "callbacks_event", http.StatusUnprocessableEntity, page{Title: "Event " + d.ID, User: s.user, CSRF: s.csrf,
-				Nav: "callbacks", Error: "Refused: " + problemText(p) + " (the endpoint " + target + " is not an enabled endpoint of this merchant).", Data: d})
+				Nav: "callbacks", Error: "Refused: " + problemText(p) + ": " + resendNoTarget, Data: d})
 			return
 		}
 	}
@@ -664,8 +665,7 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request, s *signedIn) {
 		scope = "to endpoint " + auditInput(target)
 	}
 	if errors.Is(err, omnicart.ErrNotFound) {
-		h.message(w, r, s, http.StatusNotFound, "No such event or endpoint", "This merchant has no callback event "+id+
-			" or no endpoint "+target+".")
+		h.resendNotFound(w, r, s)
 		return
 	}
 	if p, ok := refusal(err); ok {
@@ -692,6 +692,24 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	}
 	h.record(r.Context(), r, s.merchant.ID, s.user.Email, "callback.event.resend", "event "+id, detail)
 	http.Redirect(w, r, h.noticeURL(s, Prefix+"callbacks/events/"+url.PathEscape(id), url.Values{"resent": {strconv.Itoa(len(sent))}}), http.StatusSeeOther)
+}
+
+// resendNoTarget says why a resend to the chosen endpoint is refused,
+// without repeating the endpointId it was given (a link or form may carry
+// any text).
+const resendNoTarget = "the chosen endpoint is not an enabled endpoint of this merchant (it may have been disabled or removed). " +
+	"Nothing was sent. Choose one of the enabled endpoints below."
+
+// resendNotFound answers a resend whose event or endpoint the merchant
+// does not have (404): the event's page with why, when the event exists
+// (the endpoint is gone), else the not-found page of the event.
+func (h *Handler) resendNotFound(w http.ResponseWriter, r *http.Request, s *signedIn) {
+	d, _ := h.loadEvent(w, r, s)
+	if d == nil {
+		return
+	}
+	h.render(w, "callbacks_event", http.StatusNotFound, page{Title: "Event " + d.ID, User: s.user, CSRF: s.csrf,
+		Nav: "callbacks", Error: "Not sent: " + resendNoTarget, Data: d})
 }
 
 // endpointFailed answers err of a call on endpoint id: 404 when the

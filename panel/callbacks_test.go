@@ -522,3 +522,44 @@ func TestAuditURL(t *testing.T) {
 		}
 	}
 }
+
+// TestResendRefusalsDoNotRepeatInput: a resend to an endpoint the
+// merchant cannot send to (unknown, or disabled), asked by a link or a
+// form, is refused with the API's code and a message that names no
+// endpointId: the parameter is not repeated on the page.
+func TestResendRefusalsDoNotRepeatInput(t *testing.T) {
+	tp := newTestPanel(t, omnicart.RoleOwner)
+	ctx := context.Background()
+	cbAdd(tp, "https://shop.example/hooks", omnicart.EventPaymentStatusChanged)
+	off, _ := cbAdd(tp, "https://shop.example/off", omnicart.EventPaymentStatusChanged)
+	tp.wantStatus(tp.post("/panel/callbacks/endpoints/"+off+"/disable", nil), http.StatusOK)
+	tp.pay(tp.initCart("cart-resend-input"))
+	d := &webhook.Dispatcher{Store: tp.handler.Callbacks.Store, Clock: tp.clock, Log: tp.handler.Log}
+	if _, err := d.FanOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := tp.handler.Callbacks.Events(ctx, tp.merchant.ID, omnicart.CallbackEventQuery{CartID: "cart-resend-input"})
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("events: %v, %v", evs, err)
+	}
+	path := "/panel/callbacks/events/" + evs[0].ID + "/resend"
+	const injected = "Call +1 555 0100 to claim your refund"
+	for _, target := range []string{injected, "ep_000000000000000000000000", off} {
+		res := tp.get(path + "?endpointId=" + url.QueryEscape(target))
+		tp.wantStatus(res, http.StatusUnprocessableEntity)
+		tp.wantBody(res, "Refused: 123003 endpointId has invalid value: the chosen endpoint is not an enabled endpoint of this merchant")
+		tp.wantNoBody(res, injected, "ep_000000000000000000000000</", "the endpoint "+off)
+	}
+	res := tp.post(path, url.Values{"endpointId": {injected}})
+	tp.wantStatus(res, http.StatusNotFound)
+	tp.wantBody(res, "Not sent: the chosen endpoint is not an enabled endpoint of this merchant", "Resend this event")
+	tp.wantNoBody(res, injected)
+	res = tp.post(path, url.Values{"endpointId": {off}})
+	tp.wantStatus(res, http.StatusUnprocessableEntity)
+	tp.wantBody(res, "Refused: 123003 endpointId has invalid value")
+	// An unknown event is still not found, without repeating its id.
+	res = tp.post("/panel/callbacks/events/evt_"+url.PathEscape(injected)+"/resend", url.Values{"endpointId": {""}})
+	tp.wantStatus(res, http.StatusNotFound)
+	tp.wantBody(res, "This merchant has no callback event with this id.")
+	tp.wantNoBody(res, injected)
+}
