@@ -143,7 +143,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *signedIn) 
 const (
 	chartDayW   = 16
 	chartBarW   = 6
-	chartHeight = 120
+	chartHeight = 64
 	chartLeft   = 4
 )
 
