@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -37,6 +38,13 @@ import (
 //     transaction spent the same funds after the check, and the whole
 //     transaction then runs again (errBalanceRace), when its check sees
 //     the funds gone and refuses the journal.
+//
+// A balance is spread over slots rows (migration 0011_ledger_slots): a
+// credit goes to the slot its journal's id picks, a debit takes from the
+// slots that have the funds, starting at that one (spread). Two journals
+// on one busy account then change different rows and do not wait for each
+// other's commit; the whole balance is still checked at post, each slot
+// by the CHECK at commit.
 type Ledger struct {
 	db *DB
 }
@@ -101,13 +109,58 @@ func (l *Ledger) Balances(ctx context.Context) ([]omnicart.Balance, error) {
 	return readBalances(ctx, l.db.pool)
 }
 
-// balanceKey names one balance.
-type balanceKey struct{ account, currency string }
+// slots is how many rows one balance is spread over (migration
+// 0011_ledger_slots): ledger_accounts' own balance is slot 0, the rows of
+// ledger_account_slots slots 1 to slots-1, and the balance their sum.
+const slots = 16
 
-// compare orders balances by account, then currency: the order in which
-// rows are created and locked.
+// balanceKey names one slot of a balance.
+type balanceKey struct {
+	account, currency string
+	slot              int16
+}
+
+// compare orders slots by account, currency, then slot: the order in
+// which rows are created and locked.
 func (a balanceKey) compare(b balanceKey) int {
-	return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.currency, b.currency))
+	return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.currency, b.currency), cmp.Compare(a.slot, b.slot))
+}
+
+// slotOf is the slot a journal credits, and debits first.
+func slotOf(journalID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(journalID))
+	return int(h.Sum32() % slots)
+}
+
+// spread places the net change e of journal j on the slots of its
+// balance, into out: a credit on the slot j's id picks; a debit on the
+// slots that hold the funds, from that slot onwards, each taking what it
+// has (have: its balance now, committed and pending); any change of an
+// account that may go negative (the issuer's funding) on slot 0. The
+// caller has checked the whole balance, which the slots of an account that
+// may not go negative hold between them (none is negative).
+func spread(out map[balanceKey]int64, e omnicart.Entry, journalID string, have func(balanceKey) int64) error {
+	first := slotOf(journalID)
+	if omnicart.MayGoNegative(e.Account) {
+		first = 0
+	}
+	if e.Amount > 0 || omnicart.MayGoNegative(e.Account) {
+		out[balanceKey{e.Account, e.Currency, int16(first)}] += e.Amount
+		return nil
+	}
+	need := -e.Amount
+	for i := range slots {
+		k := balanceKey{e.Account, e.Currency, int16((first + i) % slots)}
+		if take := min(need, have(k)); take > 0 {
+			out[k] -= take
+			need -= take
+		}
+		if need == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("ledger: journal %s: the slots of %s in %s hold less than its balance", journalID, e.Account, e.Currency)
 }
 
 // deltas are the balance changes a transaction posted and has not applied
@@ -121,18 +174,27 @@ type deltas struct {
 	lock bool
 }
 
-// of returns the pending change of k.
+// of returns the pending change of slot k.
 func (d *deltas) of(k balanceKey) int64 { return d.m[k] }
 
-// add records the net entries of a posted journal.
-func (d *deltas) add(net []omnicart.Entry) {
-	if d.m == nil {
-		d.m = make(map[balanceKey]int64, len(net))
+// total returns the pending change of a balance, all its slots.
+func (d *deltas) total(account, currency string) int64 {
+	var sum int64
+	for s := range slots {
+		sum += d.m[balanceKey{account, currency, int16(s)}]
 	}
-	for _, e := range net {
-		// The sum was checked by postJournal (NewBalance on the balance
-		// with it), so it cannot overflow here.
-		d.m[balanceKey{e.Account, e.Currency}] += e.Amount
+	return sum
+}
+
+// add records the changes of a posted journal, by slot.
+func (d *deltas) add(changes map[balanceKey]int64) {
+	if d.m == nil {
+		d.m = make(map[balanceKey]int64, len(changes))
+	}
+	for k, v := range changes {
+		// The balance with it was checked by postJournal (NewBalance), and
+		// a slot holds part of it, so this cannot overflow.
+		d.m[k] += v
 	}
 }
 
@@ -147,9 +209,11 @@ func (d *deltas) restore(m map[balanceKey]int64) { d.m = m }
 // transaction again.
 var errBalanceRace = errors.New("ledger: funds spent by a concurrent transaction")
 
-// queue adds to b the statements that lock the changed balances in
-// (account, currency) order and update them, and forgets the changes.
-// They return no rows; an error they cause is told apart by balanceError.
+// queue adds to b the statements that lock the changed slots and update
+// them, and forgets the changes: the ledger_accounts rows (slot 0) in
+// (account, currency) order, then the ledger_account_slots rows in
+// (account, currency, slot) order, a missing one created. They return no
+// rows; an error they cause is told apart by balanceError.
 func (d *deltas) queue(b *pgx.Batch) {
 	keys := make([]balanceKey, 0, len(d.m))
 	for k, v := range d.m {
@@ -158,23 +222,52 @@ func (d *deltas) queue(b *pgx.Batch) {
 		}
 	}
 	slices.SortFunc(keys, balanceKey.compare)
-	accounts, currencies, amounts := make([]string, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
-	for i, k := range keys {
-		accounts[i], currencies[i], amounts[i] = k.account, k.currency, d.m[k]
+	var main, rest struct {
+		accounts, currencies []string
+		slots                []int16
+		amounts              []int64
+		negative             []bool
+	}
+	for _, k := range keys {
+		c := &rest
+		if k.slot == 0 {
+			c = &main
+		}
+		c.accounts, c.currencies = append(c.accounts, k.account), append(c.currencies, k.currency)
+		c.slots, c.amounts = append(c.slots, k.slot), append(c.amounts, d.m[k])
+		c.negative = append(c.negative, omnicart.MayGoNegative(k.account))
 	}
 	d.m = nil
-	if len(keys) == 0 {
-		return
-	}
 	// FOR NO KEY UPDATE: the row lock an UPDATE of a non-key column takes,
 	// which does not wait for the key-share locks that other transactions'
 	// entries (their foreign keys) hold on the same accounts.
-	b.Queue(`SELECT 1 FROM ledger_accounts
-		WHERE (account, currency) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-		ORDER BY account, currency FOR NO KEY UPDATE`, accounts, currencies)
-	b.Queue(`UPDATE ledger_accounts a SET balance = a.balance + v.delta
-		FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(account, currency, delta)
-		WHERE a.account = v.account AND a.currency = v.currency`, accounts, currencies, amounts)
+	if len(main.accounts) > 0 {
+		b.Queue(`SELECT 1 FROM ledger_accounts
+			WHERE (account, currency) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+			ORDER BY account, currency FOR NO KEY UPDATE`, main.accounts, main.currencies)
+		b.Queue(`UPDATE ledger_accounts a SET balance = a.balance + v.delta
+			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(account, currency, delta)
+			WHERE a.account = v.account AND a.currency = v.currency`, main.accounts, main.currencies, main.amounts)
+	}
+	if len(rest.accounts) > 0 {
+		b.Queue(`SELECT 1 FROM ledger_account_slots
+			WHERE (account, currency, slot) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[]))
+			ORDER BY account, currency, slot FOR NO KEY UPDATE`, rest.accounts, rest.currencies, rest.slots)
+		// Credits: a slot without a row gets one, in the same order (a
+		// debit only takes from slots that have funds, so has a row).
+		// Debits apart: an INSERT's CHECK is evaluated on the row it would
+		// insert, before the conflict, so a negative one would fail it.
+		b.Queue(`INSERT INTO ledger_account_slots AS s (account, currency, slot, balance, may_go_negative)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::bigint[], $5::boolean[]) AS v(a, c, n, delta, neg)
+			WHERE v.delta > 0
+			ORDER BY 1, 2, 3
+			ON CONFLICT (account, currency, slot) DO UPDATE SET balance = s.balance + EXCLUDED.balance`,
+			rest.accounts, rest.currencies, rest.slots, rest.amounts, rest.negative)
+		b.Queue(`UPDATE ledger_account_slots s SET balance = s.balance + v.delta
+			FROM unnest($1::text[], $2::text[], $3::smallint[], $4::bigint[]) AS v(account, currency, slot, delta)
+			WHERE v.delta < 0 AND s.account = v.account AND s.currency = v.currency AND s.slot = v.slot`,
+			rest.accounts, rest.currencies, rest.slots, rest.amounts)
+	}
 }
 
 // apply runs what queue adds, in one round trip.
@@ -229,7 +322,7 @@ func (l txLedger) Balance(ctx context.Context, account, currency string) (int64,
 	if err != nil {
 		return 0, err
 	}
-	return b + l.t.deltas.of(balanceKey{account, currency}), nil
+	return b + l.t.deltas.total(account, currency), nil
 }
 
 func (l txLedger) Balances(ctx context.Context) ([]omnicart.Balance, error) {
@@ -238,7 +331,7 @@ func (l txLedger) Balances(ctx context.Context) ([]omnicart.Balance, error) {
 		return nil, err
 	}
 	for i, b := range out {
-		out[i].Amount += l.t.deltas.of(balanceKey{b.Account, b.Currency})
+		out[i].Amount += l.t.deltas.total(b.Account, b.Currency)
 	}
 	return out, nil
 }
@@ -248,7 +341,7 @@ func (l txLedger) Balances(ctx context.Context) ([]omnicart.Balance, error) {
 // journal with entries takes two round trips: the check (is the id
 // recorded? the balances it changes), then the writes.
 func postJournal(ctx context.Context, q querier, d *deltas, j omnicart.Journal) (bool, error) {
-	var net []omnicart.Entry
+	var changes map[balanceKey]int64
 	var current map[balanceKey]int64
 	if len(j.Entries) > 0 {
 		var recorded bool
@@ -260,17 +353,26 @@ func postJournal(ctx context.Context, q querier, d *deltas, j omnicart.Journal) 
 		if recorded {
 			return false, nil
 		}
-		net = j.Net()
-		for _, e := range net {
-			k := balanceKey{e.Account, e.Currency}
-			// current and the pending change are both in range; their sum
-			// is checked like the new balance.
-			base, ok := omnicart.AddAmounts(current[k], d.of(k))
-			if !ok {
-				return false, fmt.Errorf("ledger: post %s: balance of %s in %s overflows: %w", j.ID, e.Account, e.Currency, omnicart.ErrInvalidJournal)
+		changes = map[balanceKey]int64{}
+		for _, e := range j.Net() {
+			// Each slot's committed balance and pending change are in
+			// range; their sums are checked like the new balance.
+			var base int64
+			ok := true
+			for s := range slots {
+				k := balanceKey{e.Account, e.Currency, int16(s)}
+				if base, ok = omnicart.AddAmounts(base, current[k]); ok {
+					base, ok = omnicart.AddAmounts(base, d.of(k))
+				}
+				if !ok {
+					return false, fmt.Errorf("ledger: post %s: balance of %s in %s overflows: %w", j.ID, e.Account, e.Currency, omnicart.ErrInvalidJournal)
+				}
 			}
 			if _, err := omnicart.NewBalance(e.Account, e.Currency, base, e.Amount); err != nil {
 				return false, fmt.Errorf("ledger: post %s: %w", j.ID, err)
+			}
+			if err := spread(changes, e, j.ID, func(k balanceKey) int64 { return current[k] + d.of(k) }); err != nil {
+				return false, err
 			}
 		}
 	}
@@ -336,7 +438,7 @@ func postJournal(ctx context.Context, q querier, d *deltas, j omnicart.Journal) 
 	if err := br.Close(); err != nil {
 		return false, fmt.Errorf("ledger: record %s: %w", j.ID, err)
 	}
-	d.add(net)
+	d.add(changes)
 	return true, nil
 }
 
@@ -351,7 +453,7 @@ type newAccounts struct {
 func missingAccounts(entries []omnicart.Entry, existing map[balanceKey]int64) newAccounts {
 	var keys []balanceKey
 	for _, e := range entries {
-		k := balanceKey{e.Account, e.Currency}
+		k := balanceKey{e.Account, e.Currency, 0}
 		if _, ok := existing[k]; !ok && !slices.Contains(keys, k) {
 			keys = append(keys, k)
 		}
@@ -376,35 +478,41 @@ func readForPost(ctx context.Context, q querier, j omnicart.Journal, lock bool) 
 	}
 	b := &pgx.Batch{}
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM ledger_journals WHERE id = $1)`, j.ID)
-	read := `SELECT account, currency, balance FROM ledger_accounts
+	read := `SELECT account, currency, 0::smallint, balance FROM ledger_accounts
+		WHERE (account, currency) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+	readSlots := `SELECT account, currency, slot, balance FROM ledger_account_slots
 		WHERE (account, currency) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
 	if lock {
 		read += ` ORDER BY account, currency FOR NO KEY UPDATE`
+		readSlots += ` ORDER BY account, currency, slot FOR NO KEY UPDATE`
 	}
 	b.Queue(read, accounts, currencies)
+	b.Queue(readSlots, accounts, currencies)
 	br := q.SendBatch(ctx, b)
 	defer br.Close()
 	var recorded bool
 	if err := br.QueryRow().Scan(&recorded); err != nil {
 		return false, nil, fmt.Errorf("ledger: journal %s: %w", j.ID, err)
 	}
-	rows, err := br.Query()
-	if err != nil {
-		return false, nil, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
-	}
 	current := make(map[balanceKey]int64, len(j.Entries))
-	for rows.Next() {
-		var k balanceKey
-		var v int64
-		if err := rows.Scan(&k.account, &k.currency, &v); err != nil {
-			rows.Close()
+	for range 2 { // the accounts' rows (slot 0), then their other slots
+		rows, err := br.Query()
+		if err != nil {
 			return false, nil, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
 		}
-		current[k] = v
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return false, nil, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
+		for rows.Next() {
+			var k balanceKey
+			var v int64
+			if err := rows.Scan(&k.account, &k.currency, &k.slot, &v); err != nil {
+				rows.Close()
+				return false, nil, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
+			}
+			current[k] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return false, nil, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
+		}
 	}
 	if err := br.Close(); err != nil {
 		return false, nil, fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
@@ -491,7 +599,7 @@ func readHold(ctx context.Context, q querier, ref string) (omnicart.Hold, error)
 
 func readBalance(ctx context.Context, q querier, account, currency string) (int64, error) {
 	var b int64
-	err := q.QueryRow(ctx, `SELECT balance FROM ledger_accounts WHERE account = $1 AND currency = $2`, account, currency).Scan(&b)
+	err := q.QueryRow(ctx, `SELECT balance FROM ledger_balances WHERE account = $1 AND currency = $2`, account, currency).Scan(&b)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -502,7 +610,7 @@ func readBalance(ctx context.Context, q querier, account, currency string) (int6
 }
 
 func readBalances(ctx context.Context, q querier) ([]omnicart.Balance, error) {
-	rows, err := q.Query(ctx, `SELECT account, currency, balance FROM ledger_accounts ORDER BY account, currency`)
+	rows, err := q.Query(ctx, `SELECT account, currency, balance FROM ledger_balances ORDER BY account, currency`)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: balances: %w", err)
 	}

@@ -601,7 +601,7 @@ func checkDelivered(t *testing.T, ctx context.Context, conn *pgx.Conn, merchantI
 func checkLedger(t *testing.T, ctx context.Context, conn *pgx.Conn, merchantID string, statuses map[string]cartState) string {
 	t.Helper()
 	rows, err := conn.Query(ctx, `SELECT a.account, a.currency, a.balance, COALESCE(e.sum, 0)
-		FROM ledger_accounts a LEFT JOIN (SELECT account, currency, sum(amount) AS sum FROM ledger_entries GROUP BY account, currency) e
+		FROM ledger_balances a LEFT JOIN (SELECT account, currency, sum(amount) AS sum FROM ledger_entries GROUP BY account, currency) e
 		USING (account, currency) ORDER BY a.account, a.currency`)
 	if err != nil {
 		t.Fatal(err)
