@@ -37,6 +37,10 @@ type DB struct {
 	merchants sync.Map
 
 	trips *roundTrips
+
+	// stopRollup ends runRollup, which closes rollupDone.
+	stopRollup context.CancelFunc
+	rollupDone chan struct{}
 }
 
 // defaultMaxConns is the pool size when the URL sets none
@@ -81,6 +85,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	rctx, stop := context.WithCancel(context.Background())
+	d.stopRollup, d.rollupDone = stop, make(chan struct{})
+	go func() {
+		defer close(d.rollupDone)
+		d.runRollup(rctx)
+	}()
 	return d, nil
 }
 
@@ -95,7 +105,11 @@ func setsParam(s, name string) bool {
 // Close closes the pool, waiting for the connections in use to be
 // released. Closing again does nothing.
 func (d *DB) Close() error {
-	d.closeOnce.Do(d.pool.Close)
+	d.closeOnce.Do(func() {
+		d.stopRollup()
+		<-d.rollupDone
+		d.pool.Close()
+	})
 	return nil
 }
 

@@ -126,11 +126,14 @@ func (a balanceKey) compare(b balanceKey) int {
 	return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.currency, b.currency), cmp.Compare(a.slot, b.slot))
 }
 
-// slotOf is the slot a journal credits, and debits first.
+// slotOf is the slot a journal credits, and debits first: one of 1 to
+// slots-1, so that only the issuer's funding changes ledger_accounts' own
+// balance (slot 0, which then holds what was there before the slots) and
+// a busy account's row is never locked.
 func slotOf(journalID string) int {
 	h := fnv.New32a()
 	h.Write([]byte(journalID))
-	return int(h.Sum32() % slots)
+	return 1 + int(h.Sum32()%(slots-1))
 }
 
 // spread places the net change e of journal j on the slots of its

@@ -250,12 +250,17 @@ func (p *Panel) ListCarts(ctx context.Context, q omnicart.CartQuery) ([]omnicart
 	return out, wrap("list carts", rows.Err())
 }
 
-// MoneyDays adds up the lanes of the money_days rows of the days asked for
-// (migration 0009: a trigger adds each operation that settles as
-// succeeded).
+// MoneyDays adds up the totals and the moves not folded into them yet of
+// the days asked for (migration 0009: a trigger writes a move for each
+// operation that settles as succeeded; see rollup.go), in one statement.
 func (p *Panel) MoneyDays(ctx context.Context, merchantID string, from, to time.Time) ([]omnicart.MoneyDay, error) {
 	rows, err := p.db.pool.Query(ctx, `SELECT day, currency, sum(authorized)::bigint, sum(captured)::bigint, sum(released)::bigint, sum(refunded)::bigint
-		FROM money_days WHERE merchant_id = $1 AND day BETWEEN $2 AND $3 GROUP BY day, currency ORDER BY day, currency`,
+		FROM (SELECT day, currency, authorized, captured, released, refunded FROM money_days
+				WHERE merchant_id = $1 AND day BETWEEN $2 AND $3
+			UNION ALL
+			SELECT day, currency, authorized, captured, released, refunded FROM money_day_moves
+				WHERE merchant_id = $1 AND day BETWEEN $2 AND $3) m
+		GROUP BY day, currency ORDER BY day, currency`,
 		merchantID, omnicart.DayNumber(from), omnicart.DayNumber(to))
 	if err != nil {
 		return nil, wrap("read money days", err)
@@ -274,11 +279,15 @@ func (p *Panel) MoneyDays(ctx context.Context, merchantID string, from, to time.
 	return out, wrap("read money days", rows.Err())
 }
 
-// CartStatusCounts reads the merchant's counts of carts by status, which
-// triggers keep in step with cart_item_statuses (one row per cart and
-// status).
+// CartStatusCounts adds up the merchant's counts of carts by status and
+// the moves not folded into them yet (triggers on cart_item_statuses
+// write them; see rollup.go), in one statement.
 func (p *Panel) CartStatusCounts(ctx context.Context, merchantID string) (map[omnicart.Status]int, error) {
-	rows, err := p.db.pool.Query(ctx, `SELECT status, sum(n)::bigint FROM cart_status_counts WHERE merchant_id = $1 GROUP BY status HAVING sum(n) > 0`, merchantID)
+	rows, err := p.db.pool.Query(ctx, `SELECT status, sum(n)::bigint
+		FROM (SELECT status, n FROM cart_status_counts WHERE merchant_id = $1
+			UNION ALL
+			SELECT status, n FROM cart_status_moves WHERE merchant_id = $1) c
+		GROUP BY status HAVING sum(n) > 0`, merchantID)
 	if err != nil {
 		return nil, wrap("count carts by status", err)
 	}
