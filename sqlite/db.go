@@ -33,9 +33,8 @@ type DB struct {
 	// and statement preparations of the callback store.
 	db *sql.DB
 	// ro is the read-only pool.
-	ro   *sql.DB
-	w    *writer
-	ckpt *checkpointer
+	ro *sql.DB
+	w  *writer
 
 	wstmts stmtCache // prepared on the write pool, synchronously
 	rstmts stmtCache // prepared on the read pool, in the background
@@ -139,17 +138,23 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 		o.ReadConns = 8
 	}
 	// temp_store=MEMORY keeps the savepoints' statement journals in
-	// memory; checkpoints run from a background connection (checkpoint.go)
-	// rather than inside the writer's commits (wal_autocheckpoint=0).
+	// memory; checkpoints run from a connection of their own between the
+	// writer's commits (checkpoint.go), not inside them
+	// (wal_autocheckpoint=0).
 	// synchronous=FULL: a commit returns only once the WAL is synced, so an
 	// acknowledged change survives a power cut.
 	wdb := openPool(path, "_txlock=immediate&_busy_timeout=30000&_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_cache_size=-32768",
 		true, "PRAGMA temp_store=MEMORY", "PRAGMA wal_autocheckpoint=0")
 	wdb.SetMaxOpenConns(4)
 	wdb.SetMaxIdleConns(4)
+	ckpt, err := newCheckpointer(ctx, wdb, path+"-wal")
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
 	d := &DB{db: wdb}
 	d.wstmts.db = wdb
-	d.w = newWriter(wdb, o.MaxBatch)
+	d.w = newWriter(wdb, ckpt, o.MaxBatch)
 	if err := d.migrate(ctx); err != nil {
 		d.w.stop()
 		wdb.Close()
@@ -160,7 +165,6 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	rdb.SetMaxIdleConns(o.ReadConns)
 	d.ro = rdb
 	d.rstmts = stmtCache{db: rdb, background: true}
-	d.ckpt = startCheckpointer(wdb, path+"-wal", d.w)
 	return d, nil
 }
 
@@ -211,9 +215,6 @@ func (d *DB) Close() error {
 }
 
 func (d *DB) close() error {
-	if d.ckpt != nil {
-		d.ckpt.stop()
-	}
 	d.w.stop()
 	d.wstmts.close()
 	d.rstmts.close()

@@ -17,9 +17,11 @@ var ErrClosed = errors.New("sqlite: database closed")
 // that queued while the previous transaction was committing, runs them in
 // one transaction (each inside a savepoint, so that one unit's failure
 // rolls back only its own work), commits (one WAL sync), and only then
-// answers each unit.
+// answers each unit. Between two commits it runs the WAL checkpoints
+// (checkpoint.go).
 type writer struct {
 	db       *sql.DB
+	ckpt     *checkpointer
 	maxBatch int
 	queue    chan *unit
 	quit     chan struct{}
@@ -48,8 +50,8 @@ var (
 	commitBuckets = [...]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}
 )
 
-func newWriter(db *sql.DB, maxBatch int) *writer {
-	w := &writer{db: db, maxBatch: maxBatch, queue: make(chan *unit, 4*maxBatch),
+func newWriter(db *sql.DB, ckpt *checkpointer, maxBatch int) *writer {
+	w := &writer{db: db, ckpt: ckpt, maxBatch: maxBatch, queue: make(chan *unit, 4*maxBatch),
 		quit: make(chan struct{}), done: make(chan struct{})}
 	go w.loop()
 	return w
@@ -90,12 +92,31 @@ func (w *writer) stop() {
 
 func (w *writer) loop() {
 	defer close(w.done)
+	defer w.ckpt.close()
 	batch := make([]*unit, 0, w.maxBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		batch = batch[:0]
+		// Checkpoint in the writer's idle moments: with no write
+		// transaction open, a checkpoint can copy every frame, and the
+		// next commit can start the WAL over.
+		var tick <-chan time.Time
+		if len(w.queue) == 0 {
+			if wait, ok := w.ckpt.idleWait(time.Now()); ok {
+				if wait == 0 {
+					w.ckpt.run()
+				} else {
+					timer.Reset(wait)
+					tick = timer.C
+				}
+			}
+		}
 		select {
 		case u := <-w.queue:
 			batch = append(batch, u)
+		case <-tick:
+			continue
 		case <-w.quit:
 			// Answer whatever is still queued, then stop.
 			for {
@@ -108,6 +129,7 @@ func (w *writer) loop() {
 				}
 			}
 		}
+		timer.Stop()
 	fill:
 		for len(batch) < w.maxBatch {
 			select {
@@ -118,6 +140,9 @@ func (w *writer) loop() {
 			}
 		}
 		w.run(batch)
+		if w.ckpt.busyDue(time.Now()) {
+			w.ckpt.run()
+		}
 	}
 }
 
@@ -190,6 +215,7 @@ func (w *writer) run(batch []*unit) {
 		return
 	}
 	w.observe(ran, time.Since(start))
+	w.ckpt.committed()
 	answer(batch, errs, nil)
 }
 
