@@ -139,8 +139,9 @@ func slotOf(journalID string) int {
 // spread places the net change e of journal j on the slots of its
 // balance, into out: a credit on the slot j's id picks; a debit on the
 // slots that hold the funds, from that slot onwards, each taking what it
-// has (have: its balance now, committed and pending); any change of an
-// account that may go negative (the issuer's funding) on slot 0. The
+// has (have: its balance now, committed and pending), half of what the
+// first other slot keeps moved to j's slot; any change of an account that
+// may go negative (the issuer's funding) on slot 0. The
 // caller has checked the whole balance, which the slots of an account that
 // may not go negative hold between them (none is negative).
 func spread(out map[balanceKey]int64, e omnicart.Entry, journalID string, have func(balanceKey) int64) error {
@@ -153,11 +154,24 @@ func spread(out map[balanceKey]int64, e omnicart.Entry, journalID string, have f
 		return nil
 	}
 	need := -e.Amount
+	own := balanceKey{e.Account, e.Currency, int16(first)}
+	moved := false
 	for i := range slots {
 		k := balanceKey{e.Account, e.Currency, int16((first + i) % slots)}
-		if take := min(need, have(k)); take > 0 {
+		h := have(k)
+		if take := min(need, h); take > 0 {
 			out[k] -= take
 			need -= take
+			// Funds found on another slot: half of what it keeps moves to
+			// the journal's own slot (rows this change locks anyway), so
+			// that a balance credited on one slot (a card's funding)
+			// spreads over the slots as it is spent, and later debits
+			// find funds on their own slot.
+			if extra := (h - take) / 2; i > 0 && !moved && extra > 0 {
+				out[k] -= extra
+				out[own] += extra
+				moved = true
+			}
 		}
 		if need == 0 {
 			return nil
