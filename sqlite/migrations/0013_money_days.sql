@@ -4,37 +4,37 @@
 -- (the UPDATE of FinishOperation), so the roll-up commits with the
 -- operation it counts and the overview reads thirty rows per currency
 -- instead of every cart. day is the number of days since 1970-01-01 of
--- the operation's settled_at (merchant time, UTC). lane is always 0 here
--- (one writer); the PostgreSQL schema spreads a day over lanes.
+-- the operation's settled_at (merchant time, UTC). One writer changes
+-- these rows here; on PostgreSQL, where nodes write at once, the triggers
+-- write move rows that are folded in later instead.
 CREATE TABLE money_days (
 	merchant_id TEXT NOT NULL,
 	day         INTEGER NOT NULL,
 	currency    TEXT NOT NULL,
-	lane        INTEGER NOT NULL DEFAULT 0,
 	authorized  INTEGER NOT NULL DEFAULT 0,
 	captured    INTEGER NOT NULL DEFAULT 0,
 	released    INTEGER NOT NULL DEFAULT 0,
 	refunded    INTEGER NOT NULL DEFAULT 0,
-	PRIMARY KEY (merchant_id, day, currency, lane)
+	PRIMARY KEY (merchant_id, day, currency)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TRIGGER operations_money_days AFTER UPDATE OF outcome ON operations
 WHEN NEW.outcome = 'succeeded' AND OLD.outcome IS NULL AND NEW.settled_at IS NOT NULL
 BEGIN
-	INSERT INTO money_days(merchant_id, day, currency, lane, authorized, captured, released, refunded)
-	SELECT json_extract(NEW.body, '$.merchantId'), NEW.settled_at / 86400000, json_extract(NEW.body, '$.currency'), 0,
+	INSERT INTO money_days(merchant_id, day, currency, authorized, captured, released, refunded)
+	SELECT json_extract(NEW.body, '$.merchantId'), NEW.settled_at / 86400000, json_extract(NEW.body, '$.currency'),
 		CASE k WHEN 'authorize' THEN a ELSE 0 END, CASE k WHEN 'capture' THEN a ELSE 0 END,
 		CASE k WHEN 'release' THEN a ELSE 0 END, CASE k WHEN 'refund' THEN a ELSE 0 END
 	FROM (SELECT json_extract(NEW.body, '$.kind') AS k, json_extract(NEW.body, '$.amount') AS a)
 	WHERE true
-	ON CONFLICT (merchant_id, day, currency, lane) DO UPDATE SET
+	ON CONFLICT (merchant_id, day, currency) DO UPDATE SET
 		authorized = authorized + excluded.authorized, captured = captured + excluded.captured,
 		released = released + excluded.released, refunded = refunded + excluded.refunded;
 END;
 
 -- The operations settled before.
-INSERT INTO money_days(merchant_id, day, currency, lane, authorized, captured, released, refunded)
-SELECT m, d, cur, 0,
+INSERT INTO money_days(merchant_id, day, currency, authorized, captured, released, refunded)
+SELECT m, d, cur,
 	sum(CASE k WHEN 'authorize' THEN a ELSE 0 END), sum(CASE k WHEN 'capture' THEN a ELSE 0 END),
 	sum(CASE k WHEN 'release' THEN a ELSE 0 END), sum(CASE k WHEN 'refund' THEN a ELSE 0 END)
 FROM (SELECT json_extract(body, '$.merchantId') AS m, settled_at / 86400000 AS d, json_extract(body, '$.currency') AS cur,
@@ -53,21 +53,20 @@ CREATE INDEX carts_due_merchant ON carts(merchant_id, next_due_at) WHERE next_du
 CREATE TABLE cart_status_counts (
 	merchant_id TEXT NOT NULL,
 	status      TEXT NOT NULL,
-	lane        INTEGER NOT NULL DEFAULT 0,
 	n           INTEGER NOT NULL,
-	PRIMARY KEY (merchant_id, status, lane)
+	PRIMARY KEY (merchant_id, status)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TRIGGER cart_item_statuses_count_in AFTER INSERT ON cart_item_statuses
 BEGIN
-	INSERT INTO cart_status_counts(merchant_id, status, lane, n) VALUES (NEW.merchant_id, NEW.status, 0, 1)
-	ON CONFLICT (merchant_id, status, lane) DO UPDATE SET n = n + 1;
+	INSERT INTO cart_status_counts(merchant_id, status, n) VALUES (NEW.merchant_id, NEW.status, 1)
+	ON CONFLICT (merchant_id, status) DO UPDATE SET n = n + 1;
 END;
 
 CREATE TRIGGER cart_item_statuses_count_out AFTER DELETE ON cart_item_statuses
 BEGIN
-	UPDATE cart_status_counts SET n = n - 1 WHERE merchant_id = OLD.merchant_id AND status = OLD.status AND lane = 0;
+	UPDATE cart_status_counts SET n = n - 1 WHERE merchant_id = OLD.merchant_id AND status = OLD.status;
 END;
 
-INSERT INTO cart_status_counts(merchant_id, status, lane, n)
-SELECT merchant_id, status, 0, count(*) FROM cart_item_statuses GROUP BY merchant_id, status;
+INSERT INTO cart_status_counts(merchant_id, status, n)
+SELECT merchant_id, status, count(*) FROM cart_item_statuses GROUP BY merchant_id, status;
