@@ -343,11 +343,16 @@ func callProvider(ctx context.Context, p omnicart.Provider, op omnicart.Operatio
 
 // settle saves the outcome of an operation: a capture, release or refund
 // is applied (or, when it failed, only its in-flight mark is cleared); an
-// authorization is aborted.
+// authorization is aborted, its outcome "voided" when ok (the provider
+// gave back whatever it held), never "succeeded": nothing stays
+// authorized, and the overview's money counts only succeeded operations.
 func (s *Service) settle(ctx context.Context, op omnicart.Operation, ok bool, at time.Time) error {
 	outcome := "succeeded"
-	if !ok {
+	switch {
+	case !ok:
 		outcome = "failed"
+	case op.Kind == omnicart.OpAuthorize:
+		outcome = "voided"
 	}
 	return s.Store.Tx(ctx, func(tx omnicart.Tx) error {
 		m, err := tx.Merchant(ctx, op.MerchantID)

@@ -236,7 +236,7 @@ const importLimitText = "1 MiB"
 // catalog page, whose import form is there to choose a smaller file.
 func (h *Handler) catalogTooLarge(w http.ResponseWriter, r *http.Request, s *signedIn) {
 	h.catalogError(w, r, s, catalogData{}, http.StatusRequestEntityTooLarge,
-		"Not imported: the file is larger than "+importLimitText+", the most one import takes. Nothing was changed. "+
+		"Not imported: the form (the file and any pasted text) is larger than "+importLimitText+", the most one import takes. Nothing was changed. "+
 			fmt.Sprintf("Split it into files of at most %s and %d items, and import each.", importLimitText, maxImportRows))
 }
 

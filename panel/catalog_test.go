@@ -286,7 +286,7 @@ func TestCatalogImportSizeLimit(t *testing.T) {
 	for _, chunked := range []bool{false, true} {
 		res := tp.postMultipartBody("/panel/catalog/import", big, chunked)
 		tp.wantStatus(res, http.StatusRequestEntityTooLarge)
-		tp.wantBody(res, "Not imported: the file is larger than 1 MiB", "Split it into files of at most 1 MiB and 2000 items",
+		tp.wantBody(res, "Not imported: the form (the file and any pasted text) is larger than 1 MiB", "Split it into files of at most 1 MiB and 2000 items",
 			`action="/panel/catalog/import"`)
 		tp.wantNoBody(res, "Form refused", "security token")
 	}

@@ -46,14 +46,13 @@ type bar struct {
 // dayChart is one currency's money of the last overviewDays days, drawn
 // as an SVG bar pair per day (authorized, captured).
 type dayChart struct {
-	Currency   string
-	Max        string // the tallest bar's amount
-	First      string // the first day's date
-	Days       []dayBar
-	Title      string // what the chart shows, for assistive technology
-	Width      int
-	BaseY      int
-	LabelRight int
+	Currency string
+	Max      string // the tallest bar's amount
+	First    string // the first day's date
+	Days     []dayBar
+	Title    string // what the chart shows, for assistive technology
+	Width    int
+	BaseY    int
 }
 
 type dayBar struct {
@@ -61,6 +60,7 @@ type dayBar struct {
 	Authorized, Captured string
 	X, CapX, AuthH, CapH int
 	AuthY, CapY          int
+	Moved                bool // some authorization or capture that day
 }
 
 type overviewData struct {
@@ -127,11 +127,17 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *signedIn) 
 			Authorized: Money(c, m.authorized), Captured: Money(c, m.captured), Refunded: Money(c, m.refunded), Canceled: Money(c, m.canceled),
 			TodayAuthorized: Money(c, t.authorized), TodayCaptured: Money(c, t.captured), TodayRefunded: Money(c, t.refunded), TodayCanceled: Money(c, t.canceled)})
 	}
-	charted := slices.Clone(curs)
-	// Most money moved first; the sort is stable, so ties stay by code.
-	slices.SortStableFunc(charted, func(a, b string) int {
-		return cmp.Compare(month[b].authorized+month[b].captured, month[a].authorized+month[a].captured)
-	})
+	// Charted: the currencies with authorizations or captures, those
+	// active on the most days first (amounts of different currencies do
+	// not compare), ties by code.
+	active := map[string]int{}
+	for _, md := range days {
+		if md.Authorized > 0 || md.Captured > 0 {
+			active[md.Currency]++
+		}
+	}
+	charted := slices.DeleteFunc(slices.Clone(curs), func(c string) bool { return active[c] == 0 })
+	slices.SortStableFunc(charted, func(a, b string) int { return cmp.Compare(active[b], active[a]) })
 	for _, c := range charted[:min(len(charted), chartCurrencies)] {
 		d.Charts = append(d.Charts, chartOf(c, byCur[c], first))
 	}
@@ -148,11 +154,11 @@ const (
 )
 
 // chartOf draws a currency's days from first on: a bar pair per day,
-// authorized then captured, scaled to the tallest.
+// authorized then captured, scaled to the tallest (days holds some
+// authorization or capture), with the days' figures for a table.
 func chartOf(currency string, days []omnicart.MoneyDay, first time.Time) dayChart {
 	ch := dayChart{Currency: currency, First: first.Format("2 Jan"), Width: chartLeft + overviewDays*chartDayW, BaseY: chartHeight}
-	ch.LabelRight = ch.Width
-	var top int64 = 1
+	var top int64 // > 0: only currencies with authorizations or captures are charted
 	for _, md := range days {
 		top = max(top, md.Authorized, md.Captured)
 	}
@@ -179,6 +185,7 @@ func chartOf(currency string, days []omnicart.MoneyDay, first time.Time) dayChar
 		b := dayBar{Date: date.Format("2 Jan"), Authorized: Money(currency, md.Authorized), Captured: Money(currency, md.Captured),
 			X: chartLeft + i*chartDayW, CapX: chartLeft + i*chartDayW + chartBarW + 1, AuthH: height(md.Authorized), CapH: height(md.Captured)}
 		b.AuthY, b.CapY = chartHeight-b.AuthH, chartHeight-b.CapH
+		b.Moved = md.Authorized != 0 || md.Captured != 0
 		ch.Days = append(ch.Days, b)
 		if md.Authorized != 0 || md.Captured != 0 {
 			fmt.Fprintf(&title, " %s %s authorized, %s captured;", b.Date, b.Authorized, b.Captured)

@@ -58,7 +58,7 @@ func TestOverviewMoneyByDay(t *testing.T) {
 	tp.wantBody(page,
 		moneyRowHTML("Today", "0.00 EUR", "0.00 EUR", "10.00 EUR", "0.00 EUR"),
 		moneyRowHTML("30 days", "12.50 EUR", "10.00 EUR", "10.00 EUR", "2.50 EUR"),
-		"Money moved today (4 Jan 2030, UTC)")
+		"Money moved today (4 Jan 2030, merchant time, UTC)")
 
 	// A month later nothing of it is in the last 30 days.
 	if _, err := tp.service.AdvanceClock(ctx, tp.merchant, 30*24*time.Hour); err != nil {
@@ -67,4 +67,31 @@ func TestOverviewMoneyByDay(t *testing.T) {
 	page = tp.get("/panel/overview")
 	tp.wantBody(page, "No money moved in the last 30 days.")
 	tp.wantNoBody(page, "12.50 EUR")
+}
+
+// TestOverviewChartsAuthorizationsAndCaptures checks that a currency is
+// charted only when it had authorizations or captures in the 30 days (a
+// refund alone is in the table, not drawn as an empty chart), and that
+// the chart's days are also listed as a table.
+func TestOverviewChartsAuthorizationsAndCaptures(t *testing.T) {
+	tp := newTestPanel(t, omnicart.RoleViewer)
+	ctx := context.Background()
+	tp.pay(tp.initCart("cart-chart-01", omnicart.ItemSpec{ID: "pegasus", Amount: 1000}))
+	if _, err := tp.service.Act(ctx, tp.merchant, omnicart.ActionCapture, "cart-chart-01", omnicart.Filter{}, omnicart.StagedProblems{}); err != nil {
+		t.Fatal(err)
+	}
+	page := tp.get("/panel/overview")
+	tp.wantBody(page, "EUR per day since", "<summary>Daily figures, EUR</summary>",
+		`<tr><td>2 Jan</td><td class="amt">10.00 EUR</td><td class="amt">10.00 EUR</td></tr>`)
+
+	if _, err := tp.service.AdvanceClock(ctx, tp.merchant, 31*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tp.service.Act(ctx, tp.merchant, omnicart.ActionRefund, "cart-chart-01", omnicart.Filter{}, omnicart.StagedProblems{}); err != nil {
+		t.Fatal(err)
+	}
+	page = tp.get("/panel/overview")
+	tp.wantStatus(page, http.StatusOK)
+	tp.wantBody(page, moneyRowHTML("Today", "0.00 EUR", "0.00 EUR", "10.00 EUR", "0.00 EUR"))
+	tp.wantNoBody(page, "EUR per day since", "tallest bar")
 }

@@ -126,6 +126,10 @@ func (a balanceKey) compare(b balanceKey) int {
 	return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.currency, b.currency), cmp.Compare(a.slot, b.slot))
 }
 
+// moveShare: a debit that takes funds from another slot than its own
+// moves 1/moveShare of what that slot keeps to its own (see spread).
+const moveShare = 64
+
 // slotOf is the slot a journal credits, and debits first: one of 1 to
 // slots-1, so that only the issuer's funding changes ledger_accounts' own
 // balance (slot 0, which then holds what was there before the slots) and
@@ -139,8 +143,8 @@ func slotOf(journalID string) int {
 // spread places the net change e of journal j on the slots of its
 // balance, into out: a credit on the slot j's id picks; a debit on the
 // slots that hold the funds, from that slot onwards, each taking what it
-// has (have: its balance now, committed and pending), half of what the
-// first other slot keeps moved to j's slot; any change of an account that
+// has (have: its balance now, committed and pending), 1/moveShare of what
+// the first other slot keeps moved to j's slot; any change of an account that
 // may go negative (the issuer's funding) on slot 0. The
 // caller has checked the whole balance, which the slots of an account that
 // may not go negative hold between them (none is negative).
@@ -162,12 +166,17 @@ func spread(out map[balanceKey]int64, e omnicart.Entry, journalID string, have f
 		if take := min(need, h); take > 0 {
 			out[k] -= take
 			need -= take
-			// Funds found on another slot: half of what it keeps moves to
-			// the journal's own slot (rows this change locks anyway), so
+			// Funds found on another slot: a share of what it keeps moves
+			// to the journal's own slot (rows this change locks anyway), so
 			// that a balance credited on one slot (a card's funding)
 			// spreads over the slots as it is spent, and later debits
-			// find funds on their own slot.
-			if extra := (h - take) / 2; i > 0 && !moved && extra > 0 {
+			// find funds on their own slot. The share is small so that
+			// debits running at once on the same slot, each moving its
+			// share of the balance it read, cannot together take more
+			// than the slot has (which would fail its CHECK at commit and
+			// run the transaction again, locking every slot) unless
+			// moveShare of them do.
+			if extra := (h - take) / moveShare; i > 0 && !moved && extra > 0 {
 				out[k] -= extra
 				out[own] += extra
 				moved = true

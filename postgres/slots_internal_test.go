@@ -10,8 +10,8 @@ import (
 // TestSpread checks how a journal's change is placed on the slots of a
 // balance: a credit on its journal's slot, a funding account's change on
 // slot 0, a debit on the funded slots from its journal's slot onwards,
-// wrapping round, each taking no more than it has, and half of what the
-// first other slot with funds keeps moved to the journal's slot.
+// wrapping round, each taking no more than it has, and a share of what
+// the first other slot with funds keeps moved to the journal's slot.
 func TestSpread(t *testing.T) {
 	const card, cur = "card:fp", "EUR"
 	key := func(s int) balanceKey { return balanceKey{card, cur, int16(s)} }
@@ -43,9 +43,10 @@ func TestSpread(t *testing.T) {
 	if err := spread(out, omnicart.Entry{Account: card, Currency: cur, Amount: -100}, id, func(k balanceKey) int64 { return have[k] }); err != nil {
 		t.Fatal(err)
 	}
-	// The slot before keeps 980 after giving 20: half of it, 490, moves
-	// to the journal's slot. (The slot two on gave all it had.)
-	want := map[balanceKey]int64{key(first): -30 + 490, key((first + 2) % slots): -50, key(prev): -20 - 490}
+	// The slot before keeps 980 after giving 20: 980/moveShare of it
+	// moves to the journal's slot. (The slot two on gave all it had.)
+	m := int64(980 / moveShare)
+	want := map[balanceKey]int64{key(first): -30 + m, key((first + 2) % slots): -50, key(prev): -20 - m}
 	if len(out) != len(want) {
 		t.Errorf("a debit of 100: %v, want %v", out, want)
 	}

@@ -256,8 +256,9 @@ func TestPanelInBrowser(t *testing.T) {
 		if got := h1(t); got != "Overview" {
 			t.Fatalf("after sign-in: %q", got)
 		}
-		if money := text(t, "main"); !strings.Contains(money, "13.50 EUR") {
-			t.Errorf("overview does not show the held 13.50 EUR: %q", money)
+		// The money table: 13.50 EUR authorized today, nothing captured.
+		if money := text(t, "#money ~ div table tbody tr"); !strings.Contains(money, "Today") || !strings.Contains(money, "13.50 EUR") || !strings.Contains(money, "0.00 EUR") {
+			t.Errorf("the overview's first money row does not show 13.50 EUR authorized today: %q", money)
 		}
 		do(t, chromedp.Navigate(srv.URL+"/panel/carts"), chromedp.WaitVisible(chromedp.ID("q")),
 			chromedp.SendKeys(chromedp.ID("q"), "cus-panel-7"+kb.Enter),

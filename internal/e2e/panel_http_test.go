@@ -258,7 +258,7 @@ func TestPanelCatalogImportSizes(t *testing.T) {
 		t.Fatalf("applying answered %d:\n%.2000s", status, page)
 	}
 	status, page = s.postFile("/panel/catalog/import", rows(1900, 560)) // over 1 MiB
-	if status != http.StatusRequestEntityTooLarge || !strings.Contains(page, "Not imported: the file is larger than 1 MiB") ||
+	if status != http.StatusRequestEntityTooLarge || !strings.Contains(page, "Not imported: the form (the file and any pasted text) is larger than 1 MiB") ||
 		strings.Contains(page, "Form refused") {
 		t.Fatalf("a file over 1 MiB answered %d:\n%.2000s", status, page)
 	}
