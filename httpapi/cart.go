@@ -36,11 +36,7 @@ func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	rd := &reader{}
-	cartID := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/status"), "/")
-	cartID = strings.TrimPrefix(cartID, ":")
-	if unescaped, err := url.PathUnescape(cartID); err == nil {
-		cartID = unescaped
-	}
+	cartID := statusCartID(r)
 	switch {
 	case cartID == "":
 		rd.sp.Add(omnicart.StageCartID, omnicart.Problem{Code: omnicart.CodeCartIDEmpty})
@@ -56,6 +52,17 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return
 	}
 	writeSuccess(w, rc, false, "", res.Cart.View(res.Idx, res.Now), res.Infos, true)
+}
+
+// statusCartID is the cartId of a status request's path (/status/{id}
+// or /status/:{id}), unescaped.
+func statusCartID(r *http.Request) string {
+	cartID := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/status"), "/")
+	cartID = strings.TrimPrefix(cartID, ":")
+	if unescaped, err := url.PathUnescape(cartID); err == nil {
+		cartID = unescaped
+	}
+	return cartID
 }
 
 // statusQuery reads the status filters from the query string: tags and

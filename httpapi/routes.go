@@ -123,6 +123,13 @@ func (s *Server) newRouter() *router {
 
 	for _, rt := range s.routes() {
 		serve := func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+			if rt.paths[0] == "/status" && rt.method == http.MethodGet {
+				// The store may read the cart with the key (one round
+				// trip instead of two, see omnicart.CartPrefetch).
+				if id := statusCartID(r); omnicart.ValidCartID(id) {
+					r = r.WithContext(omnicart.WithCartPrefetch(r.Context(), id))
+				}
+			}
 			if !s.authenticate(w, r, rc, func(_ *omnicart.Merchant, k *omnicart.APIKey) bool {
 				return r.Method == rt.method && k.Allows(rt.keyMethod)
 			}) {

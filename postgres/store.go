@@ -324,8 +324,24 @@ func scanKey(sc pgx.Row, extra ...any) (*omnicart.APIKey, error) {
 // transaction reads the merchant again, FOR SHARE).
 func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, error) {
 	var m merchantRow
-	k, err := scanKey(t.q.QueryRow(ctx, `SELECT k.hash, k.prefix, k.merchant_id, k.methods, k.created_at, k.revoked_at, k.last_used_at, k.created_by, m.doc, m.clock_offset_ms
-		FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.hash = $1 AND k.revoked_at IS NULL`, hash), &m.doc, &m.offset)
+	const q = `SELECT k.hash, k.prefix, k.merchant_id, k.methods, k.created_at, k.revoked_at, k.last_used_at, k.created_by, m.doc, m.clock_offset_ms`
+	const from = ` FROM api_keys k JOIN merchants m ON m.id = k.merchant_id`
+	pre := omnicart.CartPrefetchOf(ctx)
+	if pre != nil && (t.write || t.tx != nil) {
+		pre = nil // a change locks its cart, a View reads one snapshot: they read it themselves
+	}
+	var k *omnicart.APIKey
+	var err error
+	var doc *string
+	if pre != nil {
+		// The cart of the request, if the key's merchant has it, in the
+		// same statement (see omnicart.CartPrefetch).
+		k, err = scanKey(t.q.QueryRow(ctx, q+`, c.doc`+from+
+			` LEFT JOIN carts c ON c.merchant_id = k.merchant_id AND c.cart_id = $2
+			WHERE k.hash = $1 AND k.revoked_at IS NULL`, hash, pre.CartID()), &m.doc, &m.offset, &doc)
+	} else {
+		k, err = scanKey(t.q.QueryRow(ctx, q+from+` WHERE k.hash = $1 AND k.revoked_at IS NULL`, hash), &m.doc, &m.offset)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, omnicart.ErrNotFound
 	}
@@ -334,6 +350,16 @@ func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, 
 	}
 	m.id = k.MerchantID
 	t.merchantRead = &m
+	if pre != nil {
+		var c *omnicart.Cart
+		if doc != nil {
+			c = new(omnicart.Cart)
+			if err := json.Unmarshal([]byte(*doc), c); err != nil {
+				return nil, fmt.Errorf("decode cart: %w", err)
+			}
+		}
+		pre.Keep(k.MerchantID, c)
+	}
 	return k, nil
 }
 
@@ -539,6 +565,16 @@ func (t *txn) LockCartByToken(ctx context.Context, tokenHash []byte) (*omnicart.
 }
 
 func (t *txn) Cart(ctx context.Context, merchantID, cartID string) (*omnicart.Cart, error) {
+	if pre := omnicart.CartPrefetchOf(ctx); pre != nil && !t.write && t.tx == nil {
+		// Read with the request's API key (see APIKeyByHash); not in a
+		// View, whose reads share one snapshot.
+		if c, ok := pre.Take(merchantID, cartID); ok {
+			if c == nil {
+				return nil, omnicart.ErrNotFound
+			}
+			return c, nil
+		}
+	}
 	return t.loadCart(ctx, false, cartByID, merchantID, cartID)
 }
 
