@@ -19,7 +19,10 @@ type CartPrefetch struct {
 	mu         sync.Mutex
 	kept       bool
 	merchantID string
-	cart       *Cart // nil: the merchant has no such cart
+	// decode returns the cart read (the store's own decoding, done only
+	// when it is taken: a request refused after authentication pays no
+	// decoding); nil when the merchant has no such cart.
+	decode func() (*Cart, error)
 }
 
 type cartPrefetchKey struct{}
@@ -39,23 +42,28 @@ func CartPrefetchOf(ctx context.Context) *CartPrefetch {
 // CartID is the cart to read with the key.
 func (p *CartPrefetch) CartID() string { return p.cartID }
 
-// Keep records what the store read with the key: merchantID's cart (nil
-// when it has none by that id).
-func (p *CartPrefetch) Keep(merchantID string, c *Cart) {
+// Keep records what the store read with the key: merchantID's cart, to be
+// decoded by decode when taken (nil when the merchant has none by that
+// id).
+func (p *CartPrefetch) Keep(merchantID string, decode func() (*Cart, error)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.kept, p.merchantID, p.cart = true, merchantID, c
+	p.kept, p.merchantID, p.decode = true, merchantID, decode
 }
 
 // Take returns the kept cart when it is merchantID's cartID, once: ok is
-// false when nothing was kept for them (read it), c nil when the merchant
-// has no such cart.
-func (p *CartPrefetch) Take(merchantID, cartID string) (c *Cart, ok bool) {
+// false when nothing was kept for them (read it); c is nil, with ok, when
+// the merchant has no such cart; err is the kept cart's decoding error.
+func (p *CartPrefetch) Take(merchantID, cartID string) (c *Cart, ok bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.kept || p.merchantID != merchantID || p.cartID != cartID {
-		return nil, false
+		return nil, false, nil
 	}
 	p.kept = false
-	return p.cart, true
+	if p.decode == nil {
+		return nil, true, nil
+	}
+	c, err = p.decode()
+	return c, true, err
 }

@@ -2,6 +2,7 @@ package omnicart
 
 import (
 	"context"
+	"errors"
 	"testing"
 )
 
@@ -13,26 +14,35 @@ func TestCartPrefetchTake(t *testing.T) {
 	if p == nil || p.CartID() != "cart-000001" {
 		t.Fatalf("CartPrefetchOf = %+v", p)
 	}
-	if _, ok := p.Take("m1", "cart-000001"); ok {
+	if _, ok, _ := p.Take("m1", "cart-000001"); ok {
 		t.Error("taken before anything was kept")
 	}
 	c := &Cart{ID: "cart-000001", MerchantID: "m1"}
-	p.Keep("m1", c)
-	if _, ok := p.Take("m2", "cart-000001"); ok {
+	decoded := 0
+	p.Keep("m1", func() (*Cart, error) { decoded++; return c, nil })
+	if _, ok, _ := p.Take("m2", "cart-000001"); ok {
 		t.Error("taken for another merchant")
 	}
-	if _, ok := p.Take("m1", "cart-000002"); ok {
+	if _, ok, _ := p.Take("m1", "cart-000002"); ok {
 		t.Error("taken for another cart")
 	}
-	if got, ok := p.Take("m1", "cart-000001"); !ok || got != c {
-		t.Errorf("Take = %v, %v; want the kept cart", got, ok)
+	if decoded != 0 {
+		t.Errorf("decoded %d times before it was taken", decoded)
 	}
-	if _, ok := p.Take("m1", "cart-000001"); ok {
+	if got, ok, err := p.Take("m1", "cart-000001"); !ok || got != c || err != nil {
+		t.Errorf("Take = %v, %v, %v; want the kept cart", got, ok, err)
+	}
+	if _, ok, _ := p.Take("m1", "cart-000001"); ok {
 		t.Error("taken twice")
 	}
 	p.Keep("m1", nil)
-	if got, ok := p.Take("m1", "cart-000001"); !ok || got != nil {
-		t.Errorf("a kept not-found: %v, %v", got, ok)
+	if got, ok, err := p.Take("m1", "cart-000001"); !ok || got != nil || err != nil {
+		t.Errorf("a kept not-found: %v, %v, %v", got, ok, err)
+	}
+	bad := errors.New("corrupt")
+	p.Keep("m1", func() (*Cart, error) { return nil, bad })
+	if _, ok, err := p.Take("m1", "cart-000001"); !ok || !errors.Is(err, bad) {
+		t.Errorf("a kept cart that does not decode: %v, %v", ok, err)
 	}
 	if CartPrefetchOf(context.Background()) != nil {
 		t.Error("a prefetch on a plain context")

@@ -86,7 +86,7 @@ func TestCartPrefetchWithKey(t *testing.T) {
 	if reads != 0 {
 		t.Errorf("reading the prefetched cart took %d round trips, want 0", reads)
 	}
-	if _, ok := pre.Take("m1", "cart-of-m1-01"); ok {
+	if _, ok, _ := pre.Take("m1", "cart-of-m1-01"); ok {
 		t.Error("the prefetched cart was taken twice")
 	}
 

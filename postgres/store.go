@@ -351,14 +351,18 @@ func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, 
 	m.id = k.MerchantID
 	t.merchantRead = &m
 	if pre != nil {
-		var c *omnicart.Cart
+		var decode func() (*omnicart.Cart, error)
 		if doc != nil {
-			c = new(omnicart.Cart)
-			if err := json.Unmarshal([]byte(*doc), c); err != nil {
-				return nil, fmt.Errorf("decode cart: %w", err)
+			raw := *doc
+			decode = func() (*omnicart.Cart, error) {
+				c := new(omnicart.Cart)
+				if err := json.Unmarshal([]byte(raw), c); err != nil {
+					return nil, fmt.Errorf("decode cart: %w", err)
+				}
+				return c, nil
 			}
 		}
-		pre.Keep(k.MerchantID, c)
+		pre.Keep(k.MerchantID, decode)
 	}
 	return k, nil
 }
@@ -568,7 +572,10 @@ func (t *txn) Cart(ctx context.Context, merchantID, cartID string) (*omnicart.Ca
 	if pre := omnicart.CartPrefetchOf(ctx); pre != nil && !t.write && t.tx == nil {
 		// Read with the request's API key (see APIKeyByHash); not in a
 		// View, whose reads share one snapshot.
-		if c, ok := pre.Take(merchantID, cartID); ok {
+		if c, ok, err := pre.Take(merchantID, cartID); ok {
+			if err != nil {
+				return nil, err
+			}
 			if c == nil {
 				return nil, omnicart.ErrNotFound
 			}
