@@ -284,21 +284,7 @@ func testPanelListCartsByStatus(t *testing.T, s omnicart.Store, p omnicart.Panel
 			return tx.CreateCart(ctx, c, []byte(fmt.Sprintf("tok-m2-%d", i)), time.Time{})
 		})
 	}
-	// set gives the items of a cart these statuses, locked and saved in a
-	// transaction of its own.
-	set := func(id string, sts ...omnicart.Status) {
-		t.Helper()
-		tx(t, s, func(tx omnicart.Tx) error {
-			c, err := tx.LockCart(ctx, "m1", id)
-			if err != nil {
-				return err
-			}
-			for i, st := range sts {
-				c.Items[i].Status = st
-			}
-			return tx.SaveCart(ctx, c, time.Time{})
-		})
-	}
+	set := func(id string, sts ...omnicart.Status) { t.Helper(); setStatuses(t, s, "m1", id, sts...) }
 	var (
 		initiated  = omnicart.StatusInitiated
 		authorized = omnicart.StatusAuthorized
@@ -588,19 +574,7 @@ func testPanelCartStatusCounts(t *testing.T, s omnicart.Store, p omnicart.PanelS
 	c := newCart(t, m2, "c0", "", false, t0)
 	c.Items[0].Status = omnicart.StatusRefunded
 	tx(t, s, func(tx omnicart.Tx) error { return tx.CreateCart(ctx, c, []byte("tok-m2"), time.Time{}) })
-	set := func(id string, sts ...omnicart.Status) {
-		t.Helper()
-		tx(t, s, func(tx omnicart.Tx) error {
-			c, err := tx.LockCart(ctx, "m1", id)
-			if err != nil {
-				return err
-			}
-			for i, st := range sts {
-				c.Items[i].Status = st
-			}
-			return tx.SaveCart(ctx, c, time.Time{})
-		})
-	}
+	set := func(id string, sts ...omnicart.Status) { t.Helper(); setStatuses(t, s, "m1", id, sts...) }
 	set("c1", omnicart.StatusAuthorized, omnicart.StatusAuthorized)
 	set("c2", omnicart.StatusCompleted, omnicart.StatusAuthorized)
 	set("c3", omnicart.StatusCompleted, omnicart.StatusRefunded)
@@ -667,4 +641,21 @@ func testPanelCartsDue(t *testing.T, s omnicart.Store, p omnicart.PanelStore) {
 	if len(got) > 0 && (got[0].MerchantID != "m1" || len(got[0].Items) != 2) {
 		t.Errorf("CartsDue returned %+v, not the stored cart", got[0])
 	}
+}
+
+// setStatuses gives the items of a merchant's cart these statuses, locked
+// and saved in a transaction of its own.
+func setStatuses(t *testing.T, s omnicart.Store, merchantID, cartID string, sts ...omnicart.Status) {
+	t.Helper()
+	ctx := context.Background()
+	tx(t, s, func(tx omnicart.Tx) error {
+		c, err := tx.LockCart(ctx, merchantID, cartID)
+		if err != nil {
+			return err
+		}
+		for i, st := range sts {
+			c.Items[i].Status = st
+		}
+		return tx.SaveCart(ctx, c, time.Time{})
+	})
 }
