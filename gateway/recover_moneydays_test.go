@@ -1,15 +1,11 @@
 package gateway_test
 
 import (
-	"io"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/gateway"
-	"github.com/omnicart/omnicart/sandbox"
 	"github.com/omnicart/omnicart/sqlite"
 )
 
@@ -19,24 +15,7 @@ import (
 // not "succeeded".
 func TestRecoveredAuthorizationNotCountedAsAuthorized(t *testing.T) {
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	iss := sandbox.New(sqlite.NewLedger(db), []byte("k"))
-	gp := &gatedProvider{remoteIssuer: iss}
-	clk := &clock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
-	svc := &gateway.Service{Store: sqlite.NewStore(db),
-		Provider:  func(m *omnicart.Merchant) (omnicart.Provider, error) { return gp, nil },
-		Now:       clk.Now,
-		KeyPepper: []byte("p"),
-		Log:       slog.New(slog.NewTextHandler(io.Discard, nil))}
-	m, _, err := svc.CreateMerchant(ctx, gateway.NewMerchant{Name: "x", Mode: omnicart.ModeTest,
-		Privileges: omnicart.AllPrivileges(), Items: []omnicart.CatalogItem{{ItemID: "pegasus", DisplayName: "P"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, svc, _, gp, clk, m := rigDB(t)
 	tok := initCart(t, svc, m, "cart-md-1")
 
 	entered, release := make(chan struct{}), make(chan struct{})

@@ -58,6 +58,12 @@ func (g *gatedProvider) Capture(ctx context.Context, op omnicart.Operation) erro
 }
 
 func rig(t *testing.T) (*gateway.Service, *sandbox.Issuer, *gatedProvider, *clock, *omnicart.Merchant) {
+	_, svc, iss, gp, clk, m := rigDB(t)
+	return svc, iss, gp, clk, m
+}
+
+// rigDB is rig with its database.
+func rigDB(t *testing.T) (*sqlite.DB, *gateway.Service, *sandbox.Issuer, *gatedProvider, *clock, *omnicart.Merchant) {
 	ctx := t.Context()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
 	if err != nil {
@@ -77,7 +83,7 @@ func rig(t *testing.T) (*gateway.Service, *sandbox.Issuer, *gatedProvider, *cloc
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, iss, gp, clk, m
+	return db, svc, iss, gp, clk, m
 }
 
 func initCart(t *testing.T, svc *gateway.Service, m *omnicart.Merchant, id string, items ...omnicart.ItemSpec) string {
