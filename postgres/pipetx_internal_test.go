@@ -14,13 +14,9 @@ import (
 // runs nothing after it: a later write must not commit on its own.
 func TestPipeTxBeginFailed(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openInternal(t)
 	s := NewStore(db)
-	err = s.Tx(ctx, func(tx omnicart.Tx) error {
+	err := s.Tx(ctx, func(tx omnicart.Tx) error {
 		q := tx.(*txn).q
 		// A channel cannot be encoded: the batch fails before sending.
 		if _, err := q.Exec(ctx, `SELECT $1::text`, make(chan int)); err == nil {
@@ -45,4 +41,16 @@ func TestPipeTxBeginFailed(t *testing.T) {
 	if errors.Is(err, omnicart.ErrUnavailable) {
 		t.Errorf("a client-side error reported as an outage: %v", err)
 	}
+}
+
+// openInternal opens a new database for a test of this package's
+// internals, closed when the test ends (before pgtest drops it).
+func openInternal(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

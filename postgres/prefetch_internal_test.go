@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/omnicart/omnicart"
-	"github.com/omnicart/omnicart/postgres/pgtest"
 )
 
 // TestCartPrefetchWithKey checks that a status request's cart read with
@@ -17,11 +16,7 @@ import (
 // used by a View or a write transaction.
 func TestCartPrefetchWithKey(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openInternal(t)
 	s := NewStore(db)
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var sp omnicart.StagedProblems

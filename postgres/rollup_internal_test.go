@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/omnicart/omnicart"
-	"github.com/omnicart/omnicart/postgres/pgtest"
 )
 
 // TestFoldMovesWhileSettling settles operations and changes carts'
@@ -17,11 +16,7 @@ import (
 // after are whole (every move counted once), and no move remains.
 func TestFoldMovesWhileSettling(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openInternal(t)
 	s, p := NewStore(db), NewPanel(db)
 	if err := s.Tx(ctx, func(tx omnicart.Tx) error {
 		return tx.CreateMerchant(ctx, &omnicart.Merchant{ID: "m1", Name: "M"})

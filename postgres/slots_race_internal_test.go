@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/omnicart/omnicart"
-	"github.com/omnicart/omnicart/postgres/pgtest"
 )
 
 // TestConcurrentDebitsOnFundedSlot runs two debits of 100 at once on a
@@ -20,11 +19,7 @@ import (
 // holds 10,000 times what both need.
 func TestConcurrentDebitsOnFundedSlot(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openInternal(t)
 	s := NewStore(db)
 	const card, cur = "card:fp-review", "EUR"
 	funding := omnicart.FundingPrefix + cur
