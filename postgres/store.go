@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/internal/cartdoc"
 )
 
 // Store implements omnicart.Store.
@@ -332,7 +333,7 @@ func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, 
 	}
 	var k *omnicart.APIKey
 	var err error
-	var doc *string
+	var doc *[]byte
 	if pre != nil {
 		// The cart of the request, if the key's merchant has it, in the
 		// same statement (see omnicart.CartPrefetch).
@@ -356,7 +357,7 @@ func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, 
 			raw := *doc
 			decode = func() (*omnicart.Cart, error) {
 				c := new(omnicart.Cart)
-				if err := json.Unmarshal([]byte(raw), c); err != nil {
+				if err := cartdoc.Decode(raw, c); err != nil {
 					return nil, fmt.Errorf("decode cart: %w", err)
 				}
 				return c, nil
@@ -495,7 +496,7 @@ const (
 // loadCart reads a cart with q. With locking, q is one of the lock*
 // queries, which also return the merchant's row (see merchantLocked).
 func (t *txn) loadCart(ctx context.Context, locking bool, q string, args ...any) (*omnicart.Cart, error) {
-	var doc string
+	var doc []byte
 	var m merchantRow
 	dest := []any{&doc}
 	if locking {
@@ -509,7 +510,7 @@ func (t *txn) loadCart(ctx context.Context, locking bool, q string, args ...any)
 		return nil, wrap("load cart", err)
 	}
 	var c omnicart.Cart
-	if err := json.Unmarshal([]byte(doc), &c); err != nil {
+	if err := cartdoc.Decode(doc, &c); err != nil {
 		return nil, fmt.Errorf("decode cart: %w", err)
 	}
 	if t.write {

@@ -3,13 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/internal/cartdoc"
 )
 
 // Panel is the Merchant Panel's store (omnicart.PanelStore) in the tables
@@ -328,12 +328,12 @@ func scanCarts(rows interface {
 	var out []omnicart.ListedCart
 	for rows.Next() {
 		var pk int64
-		var doc string
+		var doc []byte
 		if err := rows.Scan(&pk, &doc); err != nil {
 			return nil, wrap(what, err)
 		}
 		var c omnicart.Cart
-		if err := json.Unmarshal([]byte(doc), &c); err != nil {
+		if err := cartdoc.Decode(doc, &c); err != nil {
 			return nil, fmt.Errorf("decode cart %d: %w", pk, err)
 		}
 		out = append(out, omnicart.ListedCart{Cursor: pk, Cart: &c})

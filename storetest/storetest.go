@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(tb testing.TB) Engine) {
 		{"MerchantUpdate", onStore(testMerchantUpdate)},
 		{"Carts", onStore(testCarts)},
 		{"CartDocuments", onStore(testCartDocuments)},
+		{"CartPrefetch", onStore(testCartPrefetch)},
 		{"EventActors", onStore(testEventActors)},
 		{"ActiveTimers", onStore(testActiveTimers)},
 		{"TimerIndexFollowsTheCart", onStore(testTimerIndex)},
