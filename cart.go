@@ -1,8 +1,7 @@
 package omnicart
 
 import (
-	"encoding/json"
-	"fmt"
+	"slices"
 	"time"
 )
 
@@ -301,18 +300,35 @@ func (c *Cart) emit(e Event) {
 }
 
 // Clone returns a deep copy of the cart, with the events it has produced
-// and not yet handed to storage.
+// and not yet handed to storage (the events themselves are shared: they
+// are not changed once produced).
 func (c *Cart) Clone() *Cart {
-	b, err := json.Marshal(c)
-	if err != nil {
-		panic(fmt.Sprintf("omnicart: cart does not marshal: %v", err)) // every field is plain data
+	d := *c
+	d.Items = slices.Clone(c.Items)
+	for i := range d.Items {
+		it := &d.Items[i]
+		it.Reached = slices.Clone(it.Reached)
+		it.Timer = clonePtr(it.Timer)
+		if it.Pending != nil {
+			p := *it.Pending
+			p.NewSnapshot = clonePtr(p.NewSnapshot)
+			it.Pending = &p
+		}
 	}
-	var d Cart
-	if err := json.Unmarshal(b, &d); err != nil {
-		panic(fmt.Sprintf("omnicart: cart does not unmarshal: %v", err))
-	}
-	d.events = append([]Event(nil), c.events...)
+	d.Card = clonePtr(c.Card)
+	d.Declines = slices.Clone(c.Declines)
+	d.Challenge = clonePtr(c.Challenge)
+	d.events = slices.Clone(c.events)
 	return &d
+}
+
+// clonePtr returns a pointer to a copy of *p, nil for nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // Item returns the item with the given itemId, or nil.

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/internal/cartdoc"
 )
 
 //go:embed migrations/*.sql
@@ -35,6 +36,8 @@ type DB struct {
 	// merchants caches decoded merchant documents by id (see
 	// decodeMerchant).
 	merchants sync.Map
+	// carts decodes cart documents, keeping recently decoded ones.
+	carts *cartdoc.Cache
 
 	trips *roundTrips
 
@@ -42,6 +45,10 @@ type DB struct {
 	stopRollup context.CancelFunc
 	rollupDone chan struct{}
 }
+// cartCacheBytes bounds the cart documents the engine keeps decoded
+// (see cartdoc.Cache): 8 MiB, some 10,000 small carts.
+const cartCacheBytes = 8 << 20
+
 
 // defaultMaxConns is the pool size when the URL sets none
 // (pool_max_conns): a write transaction holds a connection for as long as
@@ -80,7 +87,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	d := &DB{pool: pool, trips: trips}
+	d := &DB{pool: pool, trips: trips, carts: cartdoc.NewCache(cartCacheBytes)}
 	if err := d.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/omnicart/omnicart"
-	"github.com/omnicart/omnicart/internal/cartdoc"
 )
 
 // Store implements omnicart.Store.
@@ -356,8 +355,8 @@ func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, 
 		if doc != nil {
 			raw := *doc
 			decode = func() (*omnicart.Cart, error) {
-				c := new(omnicart.Cart)
-				if err := cartdoc.Decode(raw, c); err != nil {
+				c, err := t.db.carts.Decode(raw)
+				if err != nil {
 					return nil, fmt.Errorf("decode cart: %w", err)
 				}
 				return c, nil
@@ -509,19 +508,19 @@ func (t *txn) loadCart(ctx context.Context, locking bool, q string, args ...any)
 	if err != nil {
 		return nil, wrap("load cart", err)
 	}
-	var c omnicart.Cart
-	if err := cartdoc.Decode(doc, &c); err != nil {
+	c, err := t.db.carts.Decode(doc)
+	if err != nil {
 		return nil, fmt.Errorf("decode cart: %w", err)
 	}
 	if t.write {
 		// Rows exist for the cart's timers only if its document has some.
-		t.track(&c, hasTimers(&c))
+		t.track(c, hasTimers(c))
 	}
 	if locking {
 		m.id = c.MerchantID
 		t.merchantLocked = &m
 	}
-	return &c, nil
+	return c, nil
 }
 
 // track records that this transaction knows whether cart c may have

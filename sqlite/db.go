@@ -15,6 +15,8 @@ import (
 	"database/sql/driver"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/omnicart/omnicart/internal/cartdoc"
 )
 
 //go:embed migrations/*.sql
@@ -45,7 +47,13 @@ type DB struct {
 	// merchants caches decoded merchant documents by id (see
 	// decodeMerchant).
 	merchants sync.Map
+	// carts decodes cart documents, keeping recently decoded ones.
+	carts *cartdoc.Cache
 }
+
+// cartCacheBytes bounds the cart documents the engine keeps decoded
+// (see cartdoc.Cache): 8 MiB, some 10,000 small carts.
+const cartCacheBytes = 8 << 20
 
 // stmtCache caches prepared statements of one pool by query text.
 type stmtCache struct {
@@ -152,7 +160,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 		wdb.Close()
 		return nil, err
 	}
-	d := &DB{db: wdb}
+	d := &DB{db: wdb, carts: cartdoc.NewCache(cartCacheBytes)}
 	d.wstmts.db = wdb
 	d.w = newWriter(wdb, ckpt, o.MaxBatch)
 	if err := d.migrate(ctx); err != nil {

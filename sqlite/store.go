@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/omnicart/omnicart"
-	"github.com/omnicart/omnicart/internal/cartdoc"
 )
 
 // Store implements omnicart.Store.
@@ -327,8 +326,8 @@ func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, 
 		var decode func() (*omnicart.Cart, error)
 		if doc != nil {
 			decode = func() (*omnicart.Cart, error) {
-				c := new(omnicart.Cart)
-				if err := cartdoc.Decode(doc, c); err != nil {
+				c, err := t.db.carts.Decode(doc)
+				if err != nil {
 					return nil, fmt.Errorf("decode cart %s: %w", pre.CartID(), err)
 				}
 				return c, nil
@@ -475,18 +474,18 @@ func (t *txn) loadCart(ctx context.Context, where string, args ...any) (*omnicar
 	if err != nil {
 		return nil, 0, wrap("load cart", err)
 	}
-	var c omnicart.Cart
-	if err := cartdoc.Decode(doc, &c); err != nil {
+	c, err := t.db.carts.Decode(doc)
+	if err != nil {
 		return nil, 0, fmt.Errorf("decode cart %d: %w", pk, err)
 	}
-	if !t.readOnly && !hasTimers(&c) {
+	if !t.readOnly && !hasTimers(c) {
 		if t.timerless == nil {
 			t.timerless = map[int64]bool{}
 		}
 		t.timerless[pk] = true
 	}
-	t.knowStatuses(pk, statusSet(&c))
-	return &c, pk, nil
+	t.knowStatuses(pk, statusSet(c))
+	return c, pk, nil
 }
 
 func (t *txn) LockCart(ctx context.Context, merchantID, cartID string) (*omnicart.Cart, error) {

@@ -1,0 +1,89 @@
+package cartdoc
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/internal/randfill"
+)
+
+// TestCacheAnswersWhatDecodeAnswers decodes random documents through a
+// small cache, each several times and interleaved with others (hits,
+// misses and evictions), and checks every answer against Decode, that a
+// caller's change to an answer never reaches a later one, and that the
+// cache keeps to its size.
+func TestCacheAnswersWhatDecodeAnswers(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var docs [][]byte
+	for range 40 {
+		var c omnicart.Cart
+		randfill.Fill(r, reflect.ValueOf(&c).Elem())
+		doc, err := json.Marshal(&c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, doc)
+	}
+	cache := NewCache(64 << 10)
+	for i := range 2000 {
+		doc := docs[r.IntN(len(docs))]
+		got, err := cache.Decode(doc)
+		if err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+		var want omnicart.Cart
+		if err := Decode(doc, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(&want, got) {
+			t.Fatalf("read %d: the cache answered\n%+v\nDecode\n%+v", i, *got, want)
+		}
+		// The caller owns its answer: spoil it, the next read must not see it.
+		got.ID, got.Sequence = "spoiled", -1
+		for j := range got.Items {
+			got.Items[j].Full = -1
+			if got.Items[j].Timer != nil {
+				got.Items[j].Timer.Left = -1
+			}
+			if len(got.Items[j].Reached) > 0 {
+				got.Items[j].Reached[0] = "spoiled"
+			}
+		}
+		if got.Card != nil {
+			got.Card.Last4 = "spoiled"
+		}
+		if cache.bytes > cache.maxBytes {
+			t.Fatalf("read %d: the cache holds %d bytes of documents, more than %d", i, cache.bytes, cache.maxBytes)
+		}
+	}
+	if len(cache.entries) == 0 {
+		t.Fatal("the cache kept nothing")
+	}
+}
+
+// TestCacheRefusesWhatDecodeRefuses: a damaged document is an error,
+// each time it is read.
+func TestCacheRefusesWhatDecodeRefuses(t *testing.T) {
+	cache := NewCache(1 << 20)
+	for i := range 2 {
+		if c, err := cache.Decode([]byte(`{"items":{}}`)); err == nil {
+			t.Errorf("read %d: a damaged document decoded as %+v", i, c)
+		}
+	}
+}
+
+// BenchmarkCache reads one document again and again (a status polled).
+func BenchmarkCache(b *testing.B) {
+	doc := []byte(statusDoc)
+	cache := NewCache(1 << 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := cache.Decode(doc); err != nil {
+			b.Fatal(fmt.Sprint(err))
+		}
+	}
+}
