@@ -322,12 +322,15 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					writeProblems(sw, rc, omnicart.Problems{{Code: omnicart.CodeSystem}})
 				}
 			}
-			attrs := []any{"request_id", rc.id, "method", r.Method, "path", logPath(r.URL.Path), "status", sw.status,
-				"bytes", sw.bytes, "duration_ms", float64(time.Since(rc.received).Microseconds()) / 1000}
+			attrs := [7]slog.Attr{slog.String("request_id", rc.id), slog.String("method", r.Method),
+				slog.String("path", logPath(r.URL.Path)), slog.Int("status", sw.status), slog.Int64("bytes", int64(sw.bytes)),
+				slog.Float64("duration_ms", float64(time.Since(rc.received).Microseconds())/1000)}
+			n := 6
 			if rc.merchant != nil {
-				attrs = append(attrs, "merchant", rc.merchant.ID)
+				attrs[n] = slog.String("merchant", rc.merchant.ID)
+				n++
 			}
-			s.Log.InfoContext(r.Context(), "request", attrs...)
+			s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 			done(r.URL.Path, r.Method, sw.status)
 		}()
 		next.ServeHTTP(sw, r)
