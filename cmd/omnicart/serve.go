@@ -43,6 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if len(pos) != 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments (got %q)\nusage: %s", pos[0], synopsis("serve"))}
 	}
+	tuneGC(getenv)
 	if *debugListen != "" {
 		stop, err := serveDebug(*debugListen)
 		if err != nil {
