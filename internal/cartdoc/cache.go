@@ -53,10 +53,16 @@ func (c *Cache) Decode(doc []byte) (*omnicart.Cart, error) {
 	if len(doc) > c.maxBytes/16 {
 		return cart, nil // too large to be worth the room
 	}
-	kept := cart.Clone()
+	c.keep(h, doc, cart.Clone())
+	return cart, nil
+}
+
+// keep enters kept, decoded from doc whose hash is h, making room.
+func (c *Cache) keep(h uint64, doc []byte, kept *omnicart.Cart) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.entries[h]; old != nil {
+	if old := c.entries[h]; old != nil { // the same document decoded meanwhile, or another with its hash
+		delete(c.entries, h)
 		c.bytes -= len(old.doc)
 	}
 	for k, old := range c.entries {
@@ -68,5 +74,4 @@ func (c *Cache) Decode(doc []byte) (*omnicart.Cart, error) {
 	}
 	c.entries[h] = &entry{doc: doc, cart: kept}
 	c.bytes += len(doc)
-	return cart, nil
 }

@@ -1,10 +1,12 @@
 package cartdoc
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/omnicart/omnicart"
@@ -86,4 +88,59 @@ func BenchmarkCache(b *testing.B) {
 			b.Fatal(fmt.Sprint(err))
 		}
 	}
+}
+
+// TestCacheCountsWhatItHolds enters documents into a cache with room for
+// few, some under a hash already held (the same document decoded by two
+// requests at once, or two documents whose hashes collide), and checks
+// that its byte count stays the sum of what it holds.
+func TestCacheCountsWhatItHolds(t *testing.T) {
+	cache := NewCache(100)
+	for i, e := range []struct {
+		h uint64
+		n int
+	}{{1, 30}, {2, 60}, {1, 50}, {3, 40}, {3, 40}, {2, 10}, {1, 90}, {4, 100}, {4, 20}, {5, 30}} {
+		cache.keep(e.h, bytes.Repeat([]byte{'x'}, e.n), &omnicart.Cart{})
+		sum := 0
+		for _, e := range cache.entries {
+			sum += len(e.doc)
+		}
+		if sum != cache.bytes || sum > cache.maxBytes {
+			t.Fatalf("entry %d: the cache counts %d bytes, holds %d (at most %d)", i, cache.bytes, sum, cache.maxBytes)
+		}
+	}
+}
+
+// TestCacheConcurrentDecodes decodes a few documents from several
+// goroutines at once (run with -race) and checks every answer.
+func TestCacheConcurrentDecodes(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var docs [][]byte
+	var want []omnicart.Cart
+	for range 6 {
+		var c omnicart.Cart
+		randfill.Fill(r, reflect.ValueOf(&c).Elem())
+		doc, _ := json.Marshal(&c)
+		var w omnicart.Cart
+		if err := Decode(doc, &w); err != nil {
+			t.Fatal(err)
+		}
+		docs, want = append(docs, doc), append(want, w)
+	}
+	cache := NewCache(4 << 10)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 300 {
+				k := (g + i) % len(docs)
+				got, err := cache.Decode(append([]byte(nil), docs[k]...)) // a fresh copy, as a scan gives
+				if err != nil || !reflect.DeepEqual(got, &want[k]) {
+					t.Errorf("document %d: %v", k, err)
+					return
+				}
+				got.Sequence = -1 // the caller's to change
+			}
+		})
+	}
+	wg.Wait()
 }
