@@ -67,3 +67,13 @@ func (p *CartPrefetch) Take(merchantID, cartID string) (c *Cart, ok bool, err er
 	c, err = p.decode()
 	return c, true, err
 }
+
+// TakeCart is Take as a store's Cart answers: a kept "no such cart" is
+// ErrNotFound.
+func (p *CartPrefetch) TakeCart(merchantID, cartID string) (*Cart, bool, error) {
+	c, ok, err := p.Take(merchantID, cartID)
+	if ok && err == nil && c == nil {
+		err = ErrNotFound
+	}
+	return c, ok, err
+}

@@ -48,3 +48,18 @@ func TestCartPrefetchTake(t *testing.T) {
 		t.Error("a prefetch on a plain context")
 	}
 }
+
+// TestCartPrefetchTakeCart checks that a kept "no such cart" is taken as
+// ErrNotFound, and a kept cart as itself.
+func TestCartPrefetchTakeCart(t *testing.T) {
+	p := CartPrefetchOf(WithCartPrefetch(context.Background(), "cart-000001"))
+	p.Keep("m1", nil)
+	if c, ok, err := p.TakeCart("m1", "cart-000001"); !ok || c != nil || !errors.Is(err, ErrNotFound) {
+		t.Errorf("kept none: %+v, %v, %v; want not found", c, ok, err)
+	}
+	want := &Cart{ID: "cart-000001", MerchantID: "m1"}
+	p.Keep("m1", func() (*Cart, error) { return want, nil })
+	if c, ok, err := p.TakeCart("m1", "cart-000001"); !ok || c != want || err != nil {
+		t.Errorf("kept a cart: %+v, %v, %v", c, ok, err)
+	}
+}

@@ -572,14 +572,8 @@ func (t *txn) Cart(ctx context.Context, merchantID, cartID string) (*omnicart.Ca
 	if pre := omnicart.CartPrefetchOf(ctx); pre != nil && !t.write && t.tx == nil {
 		// Read with the request's API key (see APIKeyByHash); not in a
 		// View, whose reads share one snapshot.
-		if c, ok, err := pre.Take(merchantID, cartID); ok {
-			if err != nil {
-				return nil, err
-			}
-			if c == nil {
-				return nil, omnicart.ErrNotFound
-			}
-			return c, nil
+		if c, ok, err := pre.TakeCart(merchantID, cartID); ok {
+			return c, err
 		}
 	}
 	return t.loadCart(ctx, false, cartByID, merchantID, cartID)

@@ -509,14 +509,8 @@ func (t *txn) Cart(ctx context.Context, merchantID, cartID string) (*omnicart.Ca
 	if pre := omnicart.CartPrefetchOf(ctx); pre != nil && t.tx == nil {
 		// Read with the request's API key (see APIKeyByHash); not in a
 		// transaction, whose reads share one snapshot.
-		if c, ok, err := pre.Take(merchantID, cartID); ok {
-			if err != nil {
-				return nil, err
-			}
-			if c == nil {
-				return nil, omnicart.ErrNotFound
-			}
-			return c, nil
+		if c, ok, err := pre.TakeCart(merchantID, cartID); ok {
+			return c, err
 		}
 	}
 	c, _, err := t.loadCart(ctx, `merchant_id = ? AND cart_id = ?`, merchantID, cartID)
