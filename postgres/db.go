@@ -45,10 +45,10 @@ type DB struct {
 	stopRollup context.CancelFunc
 	rollupDone chan struct{}
 }
+
 // cartCacheBytes bounds the cart documents the engine keeps decoded
 // (see cartdoc.Cache): 8 MiB, some 10,000 small carts.
 const cartCacheBytes = 8 << 20
-
 
 // defaultMaxConns is the pool size when the URL sets none
 // (pool_max_conns): a write transaction holds a connection for as long as
