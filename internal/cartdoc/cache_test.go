@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/omnicart/omnicart"
-	"github.com/omnicart/omnicart/internal/randfill"
 )
 
 // TestCacheAnswersWhatDecodeAnswers decodes random documents through a
@@ -22,15 +21,14 @@ func TestCacheAnswersWhatDecodeAnswers(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	var docs [][]byte
 	for range 40 {
-		var c omnicart.Cart
-		randfill.Fill(r, reflect.ValueOf(&c).Elem())
+		c := randomCart(r)
 		doc, err := json.Marshal(&c)
 		if err != nil {
 			t.Fatal(err)
 		}
 		docs = append(docs, doc)
 	}
-	cache := NewCache(64 << 10)
+	cache := NewCache(32 << 10) // keeps documents of up to 2 KiB, about 20 of them
 	for i := range 2000 {
 		doc := docs[r.IntN(len(docs))]
 		got, err := cache.Decode(doc)
@@ -62,8 +60,8 @@ func TestCacheAnswersWhatDecodeAnswers(t *testing.T) {
 			t.Fatalf("read %d: the cache holds %d bytes of documents, more than %d", i, cache.bytes, cache.maxBytes)
 		}
 	}
-	if len(cache.entries) == 0 {
-		t.Fatal("the cache kept nothing")
+	if len(cache.entries) == 0 || len(cache.entries) >= len(docs) {
+		t.Fatalf("the cache holds %d of %d documents: it should hold some and have forgotten others", len(cache.entries), len(docs))
 	}
 }
 
@@ -118,8 +116,7 @@ func TestCacheConcurrentDecodes(t *testing.T) {
 	var docs [][]byte
 	var want []omnicart.Cart
 	for range 6 {
-		var c omnicart.Cart
-		randfill.Fill(r, reflect.ValueOf(&c).Elem())
+		c := randomCart(r)
 		doc, _ := json.Marshal(&c)
 		var w omnicart.Cart
 		if err := Decode(doc, &w); err != nil {
@@ -127,7 +124,7 @@ func TestCacheConcurrentDecodes(t *testing.T) {
 		}
 		docs, want = append(docs, doc), append(want, w)
 	}
-	cache := NewCache(4 << 10)
+	cache := NewCache(64 << 10) // room for all six
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
@@ -143,4 +140,7 @@ func TestCacheConcurrentDecodes(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if len(cache.entries) != len(docs) {
+		t.Fatalf("the cache holds %d of the %d documents", len(cache.entries), len(docs))
+	}
 }

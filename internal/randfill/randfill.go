@@ -9,13 +9,30 @@ import (
 
 var timeType = reflect.TypeFor[time.Time]()
 
+// Setter sets v (settable) when it knows v's type, and says whether it
+// did: a type whose fields are unexported (a decimal of its own) gets
+// random values this way.
+type Setter func(r *rand.Rand, v reflect.Value) bool
+
 // Fill sets v's exported fields to random values: maps, slices and
 // pointers are sometimes left nil, sometimes hold one to three values;
 // times are whole nanoseconds in UTC, strings come from a small set that
-// includes JSON's special characters. Unexported fields keep their value.
-func Fill(r *rand.Rand, v reflect.Value) { fill(r, v, 0) }
+// includes JSON's special characters. Unexported fields keep their value,
+// unless one of setters sets the value holding them.
+func Fill(r *rand.Rand, v reflect.Value, setters ...Setter) { (filler{r, setters}).fill(v, 0) }
 
-func fill(r *rand.Rand, v reflect.Value, depth int) {
+type filler struct {
+	r       *rand.Rand
+	setters []Setter
+}
+
+func (f filler) fill(v reflect.Value, depth int) {
+	r := f.r
+	for _, set := range f.setters {
+		if set(r, v) {
+			return
+		}
+	}
 	if v.Type() == timeType {
 		if r.IntN(4) > 0 {
 			v.Set(reflect.ValueOf(time.Unix(r.Int64N(4e9), r.Int64N(1e9)).UTC()))
@@ -26,20 +43,20 @@ func fill(r *rand.Rand, v reflect.Value, depth int) {
 	case reflect.Struct:
 		for i := range v.NumField() {
 			if v.Type().Field(i).IsExported() {
-				fill(r, v.Field(i), depth+1)
+				f.fill(v.Field(i), depth+1)
 			}
 		}
 	case reflect.Pointer:
 		if depth < 8 && r.IntN(2) == 0 {
 			v.Set(reflect.New(v.Type().Elem()))
-			fill(r, v.Elem(), depth+1)
+			f.fill(v.Elem(), depth+1)
 		}
 	case reflect.Slice:
 		if depth < 8 && r.IntN(3) > 0 {
 			n := r.IntN(3) + 1
 			s := reflect.MakeSlice(v.Type(), n, n)
 			for i := range n {
-				fill(r, s.Index(i), depth+1)
+				f.fill(s.Index(i), depth+1)
 			}
 			v.Set(s)
 		}
@@ -48,8 +65,8 @@ func fill(r *rand.Rand, v reflect.Value, depth int) {
 			m := reflect.MakeMap(v.Type())
 			for range r.IntN(3) + 1 {
 				k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
-				fill(r, k, depth+1)
-				fill(r, e, depth+1)
+				f.fill(k, depth+1)
+				f.fill(e, depth+1)
 				m.SetMapIndex(k, e)
 			}
 			v.Set(m)
@@ -75,6 +92,17 @@ func Aliased(a, b reflect.Value) string { return aliased(a, b, "") }
 
 func aliased(a, b reflect.Value, path string) string {
 	switch a.Kind() {
+	case reflect.Interface:
+		if a.IsNil() || b.IsNil() {
+			return ""
+		}
+		return aliased(a.Elem(), b.Elem(), path)
+	case reflect.Array:
+		for i := range a.Len() {
+			if p := aliased(a.Index(i), b.Index(i), path+"["+strconv.Itoa(i)+"]"); p != "" {
+				return p
+			}
+		}
 	case reflect.Pointer:
 		if a.IsNil() || b.IsNil() {
 			return ""
