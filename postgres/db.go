@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +40,9 @@ type DB struct {
 	merchants sync.Map
 	// carts decodes cart documents, keeping recently decoded ones.
 	carts *cartdoc.Cache
+	// log receives what the background loops cannot return (SetLog);
+	// nil until set.
+	log atomic.Pointer[slog.Logger]
 
 	trips *roundTrips
 
@@ -108,6 +113,11 @@ func setsParam(s, name string) bool {
 	}
 	return strings.Contains(s, name+"=")
 }
+
+// SetLog sets where the engine's background work (the overview's fold,
+// see runRollup) reports failures; until it is set they are only
+// retried.
+func (d *DB) SetLog(l *slog.Logger) { d.log.Store(l) }
 
 // Close closes the pool, waiting for the connections in use to be
 // released. Closing again does nothing.

@@ -53,11 +53,18 @@ func (d *DB) foldMoves(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// rollupLogEvery spaces the log lines of a fold that keeps failing.
+const rollupLogEvery = time.Minute
+
 // runRollup folds moves every rollupEvery until ctx is done; a fold that
-// fails (the server away) is tried again at the next tick.
+// fails (the server away) is tried again at the next tick, and logged
+// (SetLog) at most once every rollupLogEvery while it keeps failing, and
+// once when it succeeds again.
 func (d *DB) runRollup(ctx context.Context) {
 	t := time.NewTicker(rollupEvery)
 	defer t.Stop()
+	var failing int      // failed folds since the last success
+	var logged time.Time // when the last failure was logged
 	for {
 		select {
 		case <-ctx.Done():
@@ -66,6 +73,19 @@ func (d *DB) runRollup(ctx context.Context) {
 		}
 		for {
 			n, err := d.foldMoves(ctx)
+			if err != nil && ctx.Err() == nil {
+				failing++
+				if l := d.log.Load(); l != nil && time.Since(logged) >= rollupLogEvery {
+					l.Error("folding the Panel overview's figures failed; retrying every 2 s (the overview still counts every change)", "error", err, "failures", failing)
+					logged = time.Now()
+				}
+			}
+			if err == nil && failing > 0 {
+				if l := d.log.Load(); l != nil {
+					l.Info("folding the Panel overview's figures works again", "failures", failing)
+				}
+				failing, logged = 0, time.Time{}
+			}
 			if err != nil || n == 0 {
 				break
 			}

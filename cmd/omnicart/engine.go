@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	neturl "net/url"
 	"os"
 	"path/filepath"
@@ -31,6 +32,9 @@ type engine struct {
 	stats func() httpapi.StoreStats
 	// pool reports the connection pool's figures for /metrics (nil: none).
 	pool func() httpapi.PoolStats
+	// setLog gives the engine the log of its background work (nil: it
+	// has none).
+	setLog func(*slog.Logger)
 	// keyPath is where the answer key lives unless configured.
 	keyPath string
 	close   func() error
@@ -152,6 +156,7 @@ func openPostgres(ctx context.Context, url string) (*engine, error) {
 		panel:     postgres.NewPanel(db),
 		secret:    db.Secret,
 		pool:      func() httpapi.PoolStats { return httpapi.PoolStats(db.Stats()) },
+		setLog:    db.SetLog,
 		keyPath:   "",
 		close:     db.Close,
 	}, nil

@@ -304,6 +304,9 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer, mode openMode)
 		return nil, err
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if db.setLog != nil {
+		db.setLog(log)
+	}
 	issuer := sandbox.New(db.ledger, fpKey)
 	clk := clock.Real{}
 	svc := &gateway.Service{
