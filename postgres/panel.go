@@ -234,7 +234,8 @@ func (p *Panel) ListCarts(ctx context.Context, q omnicart.CartQuery) ([]omnicart
 		return nil, wrap("list carts", err)
 	}
 	defer rows.Close()
-	return scanCarts(rows, "list carts")
+	listed, err := cartdoc.ScanListed(rows)
+	return listed, wrap("list carts", err)
 }
 
 // MoneyDays adds up the totals and the moves not folded into them yet of
@@ -300,36 +301,6 @@ func (p *Panel) CartsDue(ctx context.Context, merchantID string, until time.Time
 		return nil, wrap("list due carts", err)
 	}
 	defer rows.Close()
-	listed, err := scanCarts(rows, "list due carts")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*omnicart.Cart, len(listed))
-	for i, lc := range listed {
-		out[i] = lc.Cart
-	}
-	return out, nil
-}
-
-// scanCarts decodes rows of (pk, doc), the pk as the cursor; what names
-// the query in errors.
-func scanCarts(rows interface {
-	Next() bool
-	Scan(...any) error
-	Err() error
-}, what string) ([]omnicart.ListedCart, error) {
-	var out []omnicart.ListedCart
-	for rows.Next() {
-		var pk int64
-		var doc []byte
-		if err := rows.Scan(&pk, &doc); err != nil {
-			return nil, wrap(what, err)
-		}
-		var c omnicart.Cart
-		if err := cartdoc.Decode(doc, &c); err != nil {
-			return nil, fmt.Errorf("decode cart %d: %w", pk, err)
-		}
-		out = append(out, omnicart.ListedCart{Cursor: pk, Cart: &c})
-	}
-	return out, wrap(what, rows.Err())
+	carts, err := cartdoc.ScanCarts(rows)
+	return carts, wrap("list due carts", err)
 }
