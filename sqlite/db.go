@@ -162,7 +162,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	}
 	d := &DB{db: wdb, carts: cartdoc.NewCache(cartCacheBytes)}
 	d.wstmts.db = wdb
-	d.w = newWriter(wdb, ckpt, o.MaxBatch)
+	d.w = newWriter(wdb, &d.wstmts, ckpt, o.MaxBatch)
 	if err := d.migrate(ctx); err != nil {
 		d.w.stop()
 		wdb.Close()

@@ -79,20 +79,13 @@ func (l txLedger) Post(ctx context.Context, j omnicart.Journal) (bool, error) {
 	if err := j.Validate(); err != nil {
 		return false, err
 	}
-	ctx = context.WithoutCancel(ctx)
-	// A savepoint, so that a refused journal leaves nothing behind while
-	// the rest of the transaction goes on.
-	if _, err := l.t.tx.ExecContext(ctx, "SAVEPOINT ledger_post"); err != nil {
-		return false, fmt.Errorf("ledger: post %s: %w", j.ID, err)
-	}
-	posted, err := postJournal(ctx, l.t, j)
-	if err != nil {
-		if _, rerr := l.t.tx.ExecContext(ctx, "ROLLBACK TO ledger_post"); rerr != nil {
-			return false, fmt.Errorf("ledger: post %s: %w (rolling back: %v)", j.ID, err, rerr)
-		}
-	}
-	if _, rerr := l.t.tx.ExecContext(ctx, "RELEASE ledger_post"); rerr != nil && err == nil {
-		err = fmt.Errorf("ledger: post %s: %w", j.ID, rerr)
+	// No savepoint: postJournal refuses (a recorded id, funds, overflow)
+	// before it writes anything, so a refused journal leaves nothing
+	// behind while the rest of the transaction goes on. A failure after
+	// its first write breaks the transaction instead (see txn.broken).
+	posted, err := postJournal(context.WithoutCancel(ctx), l.t, j)
+	if errors.Is(err, errAfterWrite) {
+		l.t.broken = err
 	}
 	return posted, err
 }
@@ -113,79 +106,95 @@ func (l txLedger) Balances(ctx context.Context) ([]omnicart.Balance, error) {
 	return readBalances(ctx, l.t)
 }
 
-// postJournal applies j in q's transaction unless its id is recorded. On
-// an error the caller rolls the transaction (or its savepoint) back: the
-// journal row may already be written.
+// errAfterWrite marks a postJournal error that came after it had written
+// part of the journal: only rolling back the whole unit of work undoes it.
+var errAfterWrite = errors.New("ledger: post failed after writing")
+
+// postJournal applies j in q's transaction unless its id is recorded. It
+// reads and checks everything first (one statement: whether the id is
+// recorded, and the balances j changes), so that a refusal writes nothing;
+// an error after its first write wraps errAfterWrite.
 func postJournal(ctx context.Context, q stmtRunner, j omnicart.Journal) (bool, error) {
+	net := j.Net()
+	recorded, balances, err := readForPost(ctx, q, j.ID, net)
+	if err != nil || recorded {
+		return false, err
+	}
+	upsert := make([]any, 0, 4*len(net))
+	for _, e := range net {
+		next, err := omnicart.NewBalance(e.Account, e.Currency, balances[[2]string{e.Account, e.Currency}], e.Amount)
+		if err != nil {
+			return false, fmt.Errorf("ledger: post %s: %w", j.ID, err)
+		}
+		upsert = append(upsert, e.Account, e.Currency, next, omnicart.MayGoNegative(e.Account))
+	}
 	var refusal sql.NullString
 	if j.Refusal != "" {
 		refusal = sql.NullString{String: j.Refusal, Valid: true}
 	}
-	// The journal's id is unique: a journal recorded before makes this a
-	// no-op.
+	// The id is unique: should a journal have been recorded since the
+	// read (not in one transaction of the single writer), nothing is
+	// written.
 	var seq int64
-	err := q.queryRow(ctx, `INSERT INTO ledger_journals(id, kind, refusal) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING seq`,
+	err = q.queryRow(ctx, `INSERT INTO ledger_journals(id, kind, refusal) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING seq`,
 		j.ID, j.Kind, refusal).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil // already recorded
+		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("ledger: record %s: %w", j.ID, err)
 	}
-	if err := applyNet(ctx, q, j); err != nil {
-		return false, err
+	if len(net) > 0 {
+		if _, err := q.exec(ctx, `INSERT INTO ledger_accounts(account, currency, balance, may_go_negative) VALUES `+
+			placeholders(len(net), "(?, ?, ?, ?)")+` ON CONFLICT (account, currency) DO UPDATE SET balance = excluded.balance`, upsert...); err != nil {
+			return false, fmt.Errorf("%w: ledger: update balances for %s: %w", errAfterWrite, j.ID, err)
+		}
 	}
 	if err := record(ctx, q, j, seq); err != nil {
-		return false, err
+		return false, fmt.Errorf("%w: %w", errAfterWrite, err)
 	}
 	return true, nil
 }
 
-// applyNet adds the net effect of j to the balances, creating accounts as
-// needed, after checking every new balance (omnicart.NewBalance): one
-// statement reads the balances, one writes them.
-func applyNet(ctx context.Context, q stmtRunner, j omnicart.Journal) error {
-	net := j.Net()
-	if len(net) == 0 {
-		return nil
+// readForPost reports whether a journal is recorded under id and reads the
+// balances of the accounts of net (missing ones are 0), in one statement:
+// the journal's row comes with a NULL account. The balances are an OR of
+// primary-key equalities, which SQLite answers with one index search each
+// (a row-value IN over VALUES would scan the table).
+func readForPost(ctx context.Context, q stmtRunner, id string, net []omnicart.Entry) (bool, map[[2]string]int64, error) {
+	query := `SELECT NULL, NULL, seq FROM ledger_journals WHERE id = ?`
+	args := make([]any, 0, 1+2*len(net))
+	args = append(args, id)
+	if len(net) > 0 {
+		query += ` UNION ALL SELECT account, currency, balance FROM ledger_accounts WHERE ` +
+			strings.TrimSuffix(strings.Repeat("(account = ? AND currency = ?) OR ", len(net)), " OR ")
+		for _, e := range net {
+			args = append(args, e.Account, e.Currency)
+		}
 	}
-	args := make([]any, 0, 4*len(net))
-	for _, e := range net {
-		args = append(args, e.Account, e.Currency)
-	}
-	// OR of primary-key equalities: SQLite answers it with one index
-	// search each (a row-value IN over VALUES would scan the table).
-	rows, err := q.query(ctx, `SELECT account, currency, balance FROM ledger_accounts WHERE `+
-		strings.TrimSuffix(strings.Repeat("(account = ? AND currency = ?) OR ", len(net)), " OR "), args...)
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
+		return false, nil, fmt.Errorf("ledger: balances for %s: %w", id, err)
 	}
+	recorded := false
 	balances := make(map[[2]string]int64, len(net))
 	for rows.Next() {
-		var acc, cur string
+		var acc, cur sql.NullString
 		var b int64
 		if err := rows.Scan(&acc, &cur, &b); err != nil {
 			rows.Close()
-			return fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
+			return false, nil, fmt.Errorf("ledger: balances for %s: %w", id, err)
 		}
-		balances[[2]string{acc, cur}] = b
+		if !acc.Valid {
+			recorded = true
+			continue
+		}
+		balances[[2]string{acc.String, cur.String}] = b
 	}
 	if err := rows.Close(); err != nil {
-		return fmt.Errorf("ledger: balances for %s: %w", j.ID, err)
+		return false, nil, fmt.Errorf("ledger: balances for %s: %w", id, err)
 	}
-	args = args[:0]
-	for _, e := range net {
-		next, err := omnicart.NewBalance(e.Account, e.Currency, balances[[2]string{e.Account, e.Currency}], e.Amount)
-		if err != nil {
-			return fmt.Errorf("ledger: post %s: %w", j.ID, err)
-		}
-		args = append(args, e.Account, e.Currency, next, omnicart.MayGoNegative(e.Account))
-	}
-	if _, err := q.exec(ctx, `INSERT INTO ledger_accounts(account, currency, balance, may_go_negative) VALUES `+
-		placeholders(len(net), "(?, ?, ?, ?)")+` ON CONFLICT (account, currency) DO UPDATE SET balance = excluded.balance`, args...); err != nil {
-		return fmt.Errorf("ledger: update balances for %s: %w", j.ID, err)
-	}
-	return nil
+	return recorded, balances, nil
 }
 
 // record stores the entries and hold of j, recorded as journal seq.

@@ -191,3 +191,66 @@ func TestLedgerCheckConstraint(t *testing.T) {
 		t.Errorf("funding account may go negative: %v", err)
 	}
 }
+
+// TestLedgerPostFailingPartWay has a post in a Store transaction fail
+// after it has written part of its journal (a trigger refuses its entries,
+// standing in for a write error), while the transaction's callback ignores
+// the error: the post keeps no savepoint, so the transaction must fail as a
+// whole and leave nothing, neither the journal's writes nor the callback's
+// others.
+func TestLedgerPostFailingPartWay(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := openDB(t, filepath.Join(t.TempDir(), "t.db"))
+	s := sqlite.NewStore(db)
+	l := sqlite.NewLedger(db)
+	if _, err := l.Post(ctx, transfer("fund", sandbox.FundingAccount("EUR"), "card:a", 100)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `CREATE TRIGGER refuse_boom BEFORE INSERT ON ledger_entries
+		WHEN NEW.account = 'card:boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
+		t.Fatal(err)
+	}
+	var postErr error
+	err := s.Tx(ctx, func(tx omnicart.Tx) error {
+		if _, err := tx.Ledger().Post(ctx, transfer("first", "card:a", "card:b", 10)); err != nil {
+			return err
+		}
+		_, postErr = tx.Ledger().Post(ctx, transfer("boom", "card:a", "card:boom", 20))
+		return nil // the caller goes on as if nothing happened
+	})
+	if postErr == nil || !strings.Contains(postErr.Error(), "boom") {
+		t.Fatalf("the post's error = %v, want the trigger's", postErr)
+	}
+	if err == nil {
+		t.Fatal("Tx = nil after a post failed part-way")
+	}
+	bs, err := l.Balances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprint([]omnicart.Balance{{Account: "card:a", Currency: "EUR", Amount: 100},
+		{Account: sandbox.FundingAccount("EUR"), Currency: "EUR", Amount: -100}})
+	if fmt.Sprint(bs) != want {
+		t.Errorf("balances after the failed transaction: %v, want %v", bs, want)
+	}
+	for _, id := range []string{"first", "boom"} {
+		if _, err := l.Journal(ctx, id); !errors.Is(err, omnicart.ErrNoJournal) {
+			t.Errorf("journal %s after the failed transaction: %v, want none", id, err)
+		}
+	}
+	// A refused post, by contrast, leaves the transaction to go on.
+	err = s.Tx(ctx, func(tx omnicart.Tx) error {
+		if _, err := tx.Ledger().Post(ctx, transfer("over", "card:a", "card:b", 101)); !errors.Is(err, omnicart.ErrInsufficientFunds) {
+			t.Errorf("overdraft post = %v, want ErrInsufficientFunds", err)
+		}
+		_, err := tx.Ledger().Post(ctx, transfer("after", "card:a", "card:b", 1))
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Tx after a refusal: %v", err)
+	}
+	if b, err := l.Balance(ctx, "card:b", "EUR"); b != 1 || err != nil {
+		t.Errorf("card:b = %d, %v; want 1", b, err)
+	}
+}

@@ -28,7 +28,14 @@ var _ omnicart.Store = (*Store)(nil)
 // returns once what fn did is committed and synced, or rolled back when fn
 // returns an error.
 func (s *Store) Tx(ctx context.Context, fn func(omnicart.Tx) error) error {
-	return s.WriteTx(ctx, func(tx *sql.Tx) error { return fn(&txn{tx: tx, db: s.DB, cache: &s.wstmts}) })
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
+		t := &txn{tx: tx, db: s.DB, cache: &s.wstmts}
+		err := fn(t)
+		if err == nil && t.broken != nil {
+			return t.broken // whatever fn made of it, the unit is rolled back
+		}
+		return err
+	})
 }
 
 // View runs fn in a read transaction on the read-only pool: it sees a
@@ -73,6 +80,10 @@ type txn struct {
 	// Merchant call that follows in authentication reads instead of
 	// running a statement of its own.
 	merchantRead *merchantRow
+	// broken is a write that failed part-way (a ledger post, which keeps
+	// no savepoint of its own): the unit of work fails with it, so that
+	// what was written is rolled back even if the caller went on.
+	broken error
 }
 
 // merchantRow is a merchant's row as read with an API key.

@@ -21,6 +21,7 @@ var ErrClosed = errors.New("sqlite: database closed")
 // (checkpoint.go).
 type writer struct {
 	db       *sql.DB
+	stmts    *stmtCache // the savepoint statements, prepared once
 	ckpt     *checkpointer
 	maxBatch int
 	queue    chan *unit
@@ -50,8 +51,8 @@ var (
 	commitBuckets = [...]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}
 )
 
-func newWriter(db *sql.DB, ckpt *checkpointer, maxBatch int) *writer {
-	w := &writer{db: db, ckpt: ckpt, maxBatch: maxBatch, queue: make(chan *unit, 4*maxBatch),
+func newWriter(db *sql.DB, stmts *stmtCache, ckpt *checkpointer, maxBatch int) *writer {
+	w := &writer{db: db, stmts: stmts, ckpt: ckpt, maxBatch: maxBatch, queue: make(chan *unit, 4*maxBatch),
 		quit: make(chan struct{}), done: make(chan struct{})}
 	go w.loop()
 	return w
@@ -174,7 +175,7 @@ func (w *writer) run(batch []*unit) {
 			continue
 		}
 		if savepoints {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT unit"); err != nil {
+			if _, err := w.exec(ctx, tx, "SAVEPOINT unit"); err != nil {
 				_ = tx.Rollback()
 				answer(batch, errs, fmt.Errorf("savepoint: %w", err))
 				return
@@ -185,19 +186,19 @@ func (w *writer) run(batch []*unit) {
 		case errs[i] == nil:
 			ran++
 			if savepoints {
-				if _, err := tx.ExecContext(ctx, "RELEASE unit"); err != nil {
+				if _, err := w.exec(ctx, tx, "RELEASE unit"); err != nil {
 					_ = tx.Rollback()
 					answer(batch, errs, fmt.Errorf("release savepoint: %w", err))
 					return
 				}
 			}
 		case savepoints:
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO unit"); err != nil {
+			if _, err := w.exec(ctx, tx, "ROLLBACK TO unit"); err != nil {
 				_ = tx.Rollback()
 				answer(batch, errs, fmt.Errorf("rollback to savepoint: %w", err))
 				return
 			}
-			if _, err := tx.ExecContext(ctx, "RELEASE unit"); err != nil {
+			if _, err := w.exec(ctx, tx, "RELEASE unit"); err != nil {
 				_ = tx.Rollback()
 				answer(batch, errs, fmt.Errorf("release savepoint: %w", err))
 				return
@@ -217,6 +218,15 @@ func (w *writer) run(batch []*unit) {
 	w.observe(ran, time.Since(start))
 	w.ckpt.committed()
 	answer(batch, errs, nil)
+}
+
+// exec runs one of the writer's own statements (the savepoints around
+// the units of a batch) on tx, prepared once when it can be.
+func (w *writer) exec(ctx context.Context, tx *sql.Tx, q string) (sql.Result, error) {
+	if st := w.stmts.get(q); st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx)
+	}
+	return tx.ExecContext(ctx, q)
 }
 
 // call runs fn, turning a panic into an error so that one unit cannot stop
