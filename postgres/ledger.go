@@ -508,12 +508,18 @@ func readForPost(ctx context.Context, q querier, j omnicart.Journal, lock bool) 
 		WHERE (account, currency) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
 	readSlots := `SELECT account, currency, slot, balance FROM ledger_account_slots
 		WHERE (account, currency) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+	args := []any{accounts, currencies}
 	if lock {
-		read += ` ORDER BY account, currency FOR NO KEY UPDATE`
-		readSlots += ` ORDER BY account, currency, slot FOR NO KEY UPDATE`
+		// A journal recorded already needs no balances: none are locked
+		// then (the funding post of a card funded long ago would hold the
+		// issuer's funding row until commit for nothing).
+		unrecorded := ` AND NOT EXISTS (SELECT 1 FROM ledger_journals WHERE id = $3)`
+		read += unrecorded + ` ORDER BY account, currency FOR NO KEY UPDATE`
+		readSlots += unrecorded + ` ORDER BY account, currency, slot FOR NO KEY UPDATE`
+		args = append(args, j.ID)
 	}
-	b.Queue(read, accounts, currencies)
-	b.Queue(readSlots, accounts, currencies)
+	b.Queue(read, args...)
+	b.Queue(readSlots, args...)
 	br := q.SendBatch(ctx, b)
 	defer br.Close()
 	var recorded bool

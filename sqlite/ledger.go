@@ -79,12 +79,14 @@ func (l txLedger) Post(ctx context.Context, j omnicart.Journal) (bool, error) {
 	if err := j.Validate(); err != nil {
 		return false, err
 	}
-	// No savepoint: postJournal refuses (a recorded id, funds, overflow)
-	// before it writes anything, so a refused journal leaves nothing
-	// behind while the rest of the transaction goes on. A failure after
-	// its first write breaks the transaction instead (see txn.broken).
+	// No savepoint: postJournal refuses (funds, overflow) before it
+	// writes anything, so a refused journal leaves nothing behind while
+	// the rest of the transaction goes on. Any other error (the
+	// database's, possibly after some of the journal was written, or
+	// after SQLite rolled the whole transaction back itself) breaks the
+	// transaction instead (see txn.broken), whatever the caller does next.
 	posted, err := postJournal(context.WithoutCancel(ctx), l.t, j)
-	if errors.Is(err, errAfterWrite) {
+	if err != nil && !errors.Is(err, omnicart.ErrInsufficientFunds) && !errors.Is(err, omnicart.ErrInvalidJournal) {
 		l.t.broken = err
 	}
 	return posted, err
@@ -106,14 +108,9 @@ func (l txLedger) Balances(ctx context.Context) ([]omnicart.Balance, error) {
 	return readBalances(ctx, l.t)
 }
 
-// errAfterWrite marks a postJournal error that came after it had written
-// part of the journal: only rolling back the whole unit of work undoes it.
-var errAfterWrite = errors.New("ledger: post failed after writing")
-
 // postJournal applies j in q's transaction unless its id is recorded. It
 // reads and checks everything first (one statement: whether the id is
-// recorded, and the balances j changes), so that a refusal writes nothing;
-// an error after its first write wraps errAfterWrite.
+// recorded, and the balances j changes), so that a refusal writes nothing.
 func postJournal(ctx context.Context, q stmtRunner, j omnicart.Journal) (bool, error) {
 	net := j.Net()
 	recorded, balances, err := readForPost(ctx, q, j.ID, net)
@@ -147,11 +144,11 @@ func postJournal(ctx context.Context, q stmtRunner, j omnicart.Journal) (bool, e
 	if len(net) > 0 {
 		if _, err := q.exec(ctx, `INSERT INTO ledger_accounts(account, currency, balance, may_go_negative) VALUES `+
 			placeholders(len(net), "(?, ?, ?, ?)")+` ON CONFLICT (account, currency) DO UPDATE SET balance = excluded.balance`, upsert...); err != nil {
-			return false, fmt.Errorf("%w: ledger: update balances for %s: %w", errAfterWrite, j.ID, err)
+			return false, fmt.Errorf("ledger: update balances for %s: %w", j.ID, err)
 		}
 	}
 	if err := record(ctx, q, j, seq); err != nil {
-		return false, fmt.Errorf("%w: %w", errAfterWrite, err)
+		return false, err
 	}
 	return true, nil
 }
@@ -190,6 +187,11 @@ func readForPost(ctx context.Context, q stmtRunner, id string, net []omnicart.En
 			continue
 		}
 		balances[[2]string{acc.String, cur.String}] = b
+	}
+	// A read that failed part-way must not pass for balances of 0.
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return false, nil, fmt.Errorf("ledger: balances for %s: %w", id, err)
 	}
 	if err := rows.Close(); err != nil {
 		return false, nil, fmt.Errorf("ledger: balances for %s: %w", id, err)

@@ -239,6 +239,24 @@ func TestLedgerPostFailingPartWay(t *testing.T) {
 			t.Errorf("journal %s after the failed transaction: %v, want none", id, err)
 		}
 	}
+	// A post whose first write fails breaks the transaction too.
+	if _, err := db.SQL().ExecContext(ctx, `CREATE TRIGGER refuse_journal BEFORE INSERT ON ledger_journals
+		WHEN NEW.id = 'boom-first' BEGIN SELECT RAISE(ABORT, 'boom first'); END`); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Tx(ctx, func(tx omnicart.Tx) error {
+		if _, err := tx.Ledger().Post(ctx, transfer("first", "card:a", "card:b", 10)); err != nil {
+			return err
+		}
+		_, postErr = tx.Ledger().Post(ctx, transfer("boom-first", "card:a", "card:b", 20))
+		return nil
+	})
+	if postErr == nil || err == nil {
+		t.Fatalf("a post failing on its first write: post %v, Tx %v; want both to fail", postErr, err)
+	}
+	if _, err := l.Journal(ctx, "first"); !errors.Is(err, omnicart.ErrNoJournal) {
+		t.Errorf("journal first after the failed transaction: %v, want none", err)
+	}
 	// A refused post, by contrast, leaves the transaction to go on.
 	err = s.Tx(ctx, func(tx omnicart.Tx) error {
 		if _, err := tx.Ledger().Post(ctx, transfer("over", "card:a", "card:b", 101)); !errors.Is(err, omnicart.ErrInsufficientFunds) {

@@ -390,6 +390,10 @@ func (t *txn) RevokeAPIKey(ctx context.Context, merchantID, prefix string, at ti
 		}
 		hashes = append(hashes, h)
 	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return wrap("find api key", err)
+	}
 	rows.Close()
 	switch {
 	case len(hashes) == 0:
