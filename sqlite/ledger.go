@@ -132,12 +132,17 @@ func postJournal(ctx context.Context, q stmtRunner, j omnicart.Journal) (bool, e
 	// The id is unique: should a journal have been recorded since the
 	// read (not in one transaction of the single writer), nothing is
 	// written.
-	var seq int64
-	err = q.queryRow(ctx, `INSERT INTO ledger_journals(id, kind, refusal) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING seq`,
-		j.ID, j.Kind, refusal).Scan(&seq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+	// An Exec, the journal's seq being its rowid: an INSERT … RETURNING
+	// read through the driver costs about twice as much.
+	res, err := q.exec(ctx, `INSERT INTO ledger_journals(id, kind, refusal) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING`,
+		j.ID, j.Kind, refusal)
+	if err != nil {
+		return false, fmt.Errorf("ledger: record %s: %w", j.ID, err)
 	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err // n == 0: recorded meanwhile, nothing written
+	}
+	seq, err := res.LastInsertId()
 	if err != nil {
 		return false, fmt.Errorf("ledger: record %s: %w", j.ID, err)
 	}
