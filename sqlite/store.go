@@ -649,19 +649,34 @@ func (t *txn) saveStatuses(ctx context.Context, pk int64, c *omnicart.Cart) erro
 			return wrap("clear item statuses", err)
 		}
 	}
+	var added, gone []string
 	for _, st := range set {
-		if slices.Contains(old, st) {
-			continue
+		if !slices.Contains(old, st) {
+			added = append(added, st)
 		}
+	}
+	for _, st := range old {
+		if !slices.Contains(set, st) {
+			gone = append(gone, st)
+		}
+	}
+	// A status that replaces another moves its row (one statement; the
+	// counts follow by trigger, migration 0015); the others are inserted
+	// or deleted.
+	for len(added) > 0 && len(gone) > 0 {
+		if _, err := t.exec(ctx, `UPDATE cart_item_statuses SET status = ? WHERE merchant_id = ? AND status = ? AND cart_pk = ?`,
+			added[0], c.MerchantID, gone[0], pk); err != nil {
+			return wrap("move item status", err)
+		}
+		added, gone = added[1:], gone[1:]
+	}
+	for _, st := range added {
 		if _, err := t.exec(ctx, `INSERT INTO cart_item_statuses(merchant_id, status, cart_pk) VALUES (?, ?, ?)`,
 			c.MerchantID, st, pk); err != nil {
 			return wrap("save item status", err)
 		}
 	}
-	for _, st := range old {
-		if slices.Contains(set, st) {
-			continue
-		}
+	for _, st := range gone {
 		if _, err := t.exec(ctx, `DELETE FROM cart_item_statuses WHERE merchant_id = ? AND status = ? AND cart_pk = ?`,
 			c.MerchantID, st, pk); err != nil {
 			return wrap("clear item status", err)
@@ -671,8 +686,6 @@ func (t *txn) saveStatuses(ctx context.Context, pk int64, c *omnicart.Cart) erro
 	return nil
 }
 
-// knowStatuses records that the cart's cart_item_statuses rows hold set
-// (in a write transaction).
 // knowPK notes the row of a cart created or loaded in a write transaction.
 func (t *txn) knowPK(c *omnicart.Cart, pk int64) {
 	if t.readOnly || t.tx == nil {
@@ -684,6 +697,8 @@ func (t *txn) knowPK(c *omnicart.Cart, pk int64) {
 	t.pks[[2]string{c.MerchantID, c.ID}] = pk
 }
 
+// knowStatuses records that the cart's cart_item_statuses rows hold set
+// (in a write transaction).
 func (t *txn) knowStatuses(pk int64, set []string) {
 	if t.readOnly {
 		return
