@@ -664,9 +664,13 @@ func (t *txn) saveStatuses(ctx context.Context, pk int64, c *omnicart.Cart) erro
 	// counts follow by trigger, migration 0015); the others are inserted
 	// or deleted.
 	for len(added) > 0 && len(gone) > 0 {
-		if _, err := t.exec(ctx, `UPDATE cart_item_statuses SET status = ? WHERE merchant_id = ? AND status = ? AND cart_pk = ?`,
-			added[0], c.MerchantID, gone[0], pk); err != nil {
+		res, err := t.exec(ctx, `UPDATE cart_item_statuses SET status = ? WHERE merchant_id = ? AND status = ? AND cart_pk = ?`,
+			added[0], c.MerchantID, gone[0], pk)
+		if err != nil {
 			return wrap("move item status", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			break // no row to move (should not happen): insert below
 		}
 		added, gone = added[1:], gone[1:]
 	}
