@@ -139,8 +139,14 @@ func postJournal(ctx context.Context, q stmtRunner, j omnicart.Journal) (bool, e
 	if err != nil {
 		return false, fmt.Errorf("ledger: record %s: %w", j.ID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return false, err // n == 0: recorded meanwhile, nothing written
+	// RowsAffected first: after a conflict LastInsertId is an earlier
+	// row's.
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("ledger: record %s: %w", j.ID, err)
+	}
+	if n == 0 {
+		return false, nil // recorded meanwhile, nothing written
 	}
 	seq, err := res.LastInsertId()
 	if err != nil {

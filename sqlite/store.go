@@ -566,6 +566,7 @@ func (t *txn) SaveCart(ctx context.Context, c *omnicart.Cart, due time.Time) err
 	if err != nil {
 		return wrap("save cart", err)
 	}
+	t.knowPK(c, pk)
 	return t.afterSave(ctx, pk, c)
 }
 
@@ -907,6 +908,7 @@ func (t *txn) Savepoint(ctx context.Context, fn func() error) error {
 		// knew of them may be wrong now.
 		t.statuses = nil
 		t.pks = nil
+		t.timerless = nil
 		if _, rerr := t.exec(c, "ROLLBACK TO part"); rerr != nil {
 			return fmt.Errorf("%w (rolling back to the savepoint: %v)", err, rerr)
 		}
