@@ -41,11 +41,12 @@ type Dispatcher struct {
 	// so the bound holds across processes.
 	PerEndpoint int
 	// Prefetch is how many due deliveries of one endpoint this process
-	// holds at most, queued or being sent (default 128): larger batches
-	// mean fewer database transactions per delivery.
+	// holds at most, queued or being sent (default 512): larger batches
+	// mean fewer database transactions per delivery, and a deeper queue
+	// keeps attempts going while the store records and claims.
 	Prefetch int
 	// MaxInFlight bounds the deliveries this process holds, queued or
-	// being sent (default 1024).
+	// being sent (default 4096: eight endpoints' Prefetch).
 	MaxInFlight int
 	// Lease is how long an endpoint lease lasts without renewal (default
 	// 5 s); the dispatcher renews its leases every Lease/3, so a crashed
@@ -77,8 +78,8 @@ type Dispatcher struct {
 // Defaults of the Dispatcher.
 const (
 	DefaultPerEndpoint = 4
-	DefaultPrefetch    = 128
-	DefaultMaxInFlight = 1024
+	DefaultPrefetch    = 512
+	DefaultMaxInFlight = 4096
 	DefaultLease       = 5 * time.Second
 	DefaultPoll        = 50 * time.Millisecond
 	DefaultBatch       = 200
