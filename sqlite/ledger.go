@@ -129,11 +129,10 @@ func postJournal(ctx context.Context, q stmtRunner, j omnicart.Journal) (bool, e
 	if j.Refusal != "" {
 		refusal = sql.NullString{String: j.Refusal, Valid: true}
 	}
-	// The id is unique: should a journal have been recorded since the
-	// read (not in one transaction of the single writer), nothing is
-	// written.
-	// An Exec, the journal's seq being its rowid: an INSERT … RETURNING
-	// read through the driver costs about twice as much.
+	// An Exec, the journal's seq being its rowid (an INSERT … RETURNING
+	// read through the driver costs about twice as much). The unique id
+	// guards against a journal recorded since the read, which the write
+	// lock held from BEGIN rules out.
 	res, err := q.exec(ctx, `INSERT INTO ledger_journals(id, kind, refusal) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING`,
 		j.ID, j.Kind, refusal)
 	if err != nil {

@@ -85,9 +85,10 @@ type txn struct {
 	// row by pk without asking for the pk back (an UPDATE … RETURNING
 	// read through the driver costs about twice a plain one).
 	pks map[[2]string]int64
-	// broken is a write that failed part-way (a ledger post, which keeps
-	// no savepoint of its own): the unit of work fails with it, so that
-	// what was written is rolled back even if the caller went on.
+	// broken is the error of a ledger post that failed other than by a
+	// refusal (posts keep no savepoint of their own, so some of it may be
+	// written): the unit of work fails with it, and what was written is
+	// rolled back, even if the caller went on.
 	broken error
 }
 

@@ -21,7 +21,7 @@ var ErrClosed = errors.New("sqlite: database closed")
 // (checkpoint.go).
 type writer struct {
 	db       *sql.DB
-	stmts    *stmtCache // the savepoint statements, prepared once
+	stmts    *stmtCache // the write pool's prepared statements (the savepoints)
 	ckpt     *checkpointer
 	maxBatch int
 	queue    chan *unit
@@ -169,13 +169,16 @@ func (w *writer) run(batch []*unit) {
 		return
 	}
 	savepoints := live > 1
+	// The savepoints around the units run as the units' statements do:
+	// prepared once (txn.exec).
+	own := &txn{tx: tx, cache: w.stmts}
 	ran := 0
 	for i, u := range batch {
 		if errs[i] != nil {
 			continue
 		}
 		if savepoints {
-			if _, err := w.exec(ctx, tx, "SAVEPOINT unit"); err != nil {
+			if _, err := own.exec(ctx, "SAVEPOINT unit"); err != nil {
 				_ = tx.Rollback()
 				answer(batch, errs, fmt.Errorf("savepoint: %w", err))
 				return
@@ -186,19 +189,19 @@ func (w *writer) run(batch []*unit) {
 		case errs[i] == nil:
 			ran++
 			if savepoints {
-				if _, err := w.exec(ctx, tx, "RELEASE unit"); err != nil {
+				if _, err := own.exec(ctx, "RELEASE unit"); err != nil {
 					_ = tx.Rollback()
 					answer(batch, errs, fmt.Errorf("release savepoint: %w", err))
 					return
 				}
 			}
 		case savepoints:
-			if _, err := w.exec(ctx, tx, "ROLLBACK TO unit"); err != nil {
+			if _, err := own.exec(ctx, "ROLLBACK TO unit"); err != nil {
 				_ = tx.Rollback()
 				answer(batch, errs, fmt.Errorf("rollback to savepoint: %w", err))
 				return
 			}
-			if _, err := w.exec(ctx, tx, "RELEASE unit"); err != nil {
+			if _, err := own.exec(ctx, "RELEASE unit"); err != nil {
 				_ = tx.Rollback()
 				answer(batch, errs, fmt.Errorf("release savepoint: %w", err))
 				return
@@ -218,15 +221,6 @@ func (w *writer) run(batch []*unit) {
 	w.observe(ran, time.Since(start))
 	w.ckpt.committed()
 	answer(batch, errs, nil)
-}
-
-// exec runs one of the writer's own statements (the savepoints around
-// the units of a batch) on tx, prepared once when it can be.
-func (w *writer) exec(ctx context.Context, tx *sql.Tx, q string) (sql.Result, error) {
-	if st := w.stmts.get(q); st != nil {
-		return tx.StmtContext(ctx, st).ExecContext(ctx)
-	}
-	return tx.ExecContext(ctx, q)
 }
 
 // call runs fn, turning a panic into an error so that one unit cannot stop
