@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/internal/jsonw"
 )
 
 // httpStatus maps a main response code to its HTTP status.
@@ -70,10 +71,53 @@ func entries(ps omnicart.Problems) []debugEntry {
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	if env, ok := v.(envelope); ok {
+		if b, ok := env.appendJSON(make([]byte, 0, 1024)); ok {
+			w.WriteHeader(status)
+			_, _ = w.Write(b)
+			return
+		}
+	}
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
+}
+
+// jsonAppender is data that writes itself as JSON (omnicart.StatusView).
+type jsonAppender interface{ AppendJSON([]byte) []byte }
+
+// appendJSON appends the envelope and a newline, the bytes json.Encoder
+// (HTML escaping off) writes for it, when its data is a jsonAppender (or
+// none) and it has no debug list; ok is false otherwise, and the caller
+// encodes it by reflection.
+func (e envelope) appendJSON(b []byte) (_ []byte, ok bool) {
+	data, isAppender := e.Data.(jsonAppender)
+	if (e.Data != nil && !isAppender) || e.Debug != nil {
+		return b, false
+	}
+	b = append(b, '{')
+	if e.CartID != "" {
+		b = append(b, `"cartId":`...)
+		b = jsonw.String(b, e.CartID)
+		b = append(b, ',')
+	}
+	if data != nil {
+		b = append(b, `"data":`...)
+		b = data.AppendJSON(b)
+		b = append(b, ',')
+	}
+	b = append(b, `"code":`...)
+	b = jsonw.String(b, string(e.Code))
+	b = append(b, `,"message":`...)
+	b = jsonw.String(b, e.Message)
+	if e.Rule != "" {
+		b = append(b, `,"rule":`...)
+		b = jsonw.String(b, e.Rule)
+	}
+	b = append(b, `,"timestamp":`...)
+	b = jsonw.String(b, e.Timestamp)
+	return append(b, "}\n"...), true
 }
 
 // writeProblems writes a failed response: the first problem is the main
