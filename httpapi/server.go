@@ -28,6 +28,12 @@ const MaxBody = 1 << 20
 type Server struct {
 	Service *gateway.Service
 	Log     *slog.Logger
+	// AccessLog, when set, receives each request's access log entry as one
+	// JSON line written by hand (accessLine: the entry Log would write,
+	// for about half its cost); it must be the writer under Log's handler,
+	// safe for concurrent use. Entries go through Log when it is nil, or
+	// when Log does not log at INFO.
+	AccessLog io.Writer
 	// PublicURL is the externally visible base URL, used in payment links.
 	PublicURL string
 	// Ready reports whether the server should receive traffic (false while
@@ -322,19 +328,35 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					writeProblems(sw, rc, omnicart.Problems{{Code: omnicart.CodeSystem}})
 				}
 			}
-			attrs := [7]slog.Attr{slog.String("request_id", rc.id), slog.String("method", r.Method),
-				slog.String("path", logPath(r.URL.Path)), slog.Int("status", sw.status), slog.Int64("bytes", int64(sw.bytes)),
-				slog.Float64("duration_ms", float64(time.Since(rc.received).Microseconds())/1000)}
-			n := 6
-			if rc.merchant != nil {
-				attrs[n] = slog.String("merchant", rc.merchant.ID)
-				n++
-			}
-			s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
+			s.logAccess(r, rc, sw)
 			done(r.URL.Path, r.Method, sw.status)
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// logAccess logs the request's access log entry, through AccessLog when
+// it is set and Log logs at INFO, else through Log.
+func (s *Server) logAccess(r *http.Request, rc *reqCtx, sw *statusWriter) {
+	l := accessLine{at: time.Now(), id: rc.id, method: r.Method, path: logPath(r.URL.Path), status: sw.status,
+		bytes: int64(sw.bytes), durationMs: float64(time.Since(rc.received).Microseconds()) / 1000}
+	if rc.merchant != nil {
+		l.merchant = rc.merchant.ID
+	}
+	if s.AccessLog != nil && s.Log.Enabled(r.Context(), slog.LevelInfo) {
+		var buf [512]byte
+		_, _ = s.AccessLog.Write(l.append(buf[:0]))
+		return
+	}
+	attrs := [7]slog.Attr{slog.String("request_id", l.id), slog.String("method", l.method),
+		slog.String("path", l.path), slog.Int("status", l.status), slog.Int64("bytes", l.bytes),
+		slog.Float64("duration_ms", l.durationMs)}
+	n := 6
+	if l.merchant != "" {
+		attrs[n] = slog.String("merchant", l.merchant)
+		n++
+	}
+	s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 }
 
 // logPath hides payment tokens from logs.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/omnicart/omnicart"
@@ -277,6 +278,9 @@ type app struct {
 	db      *engine
 	service *gateway.Service
 	log     *slog.Logger
+	// logOut is the writer under log's handler, safe for concurrent use:
+	// the HTTP server writes its access log entries to it directly.
+	logOut io.Writer
 	// clock is the one clock of the process: the service, its scheduler
 	// and recovery loops, and the dispatchers read it and wait on it.
 	clock omnicart.Clock
@@ -303,6 +307,7 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer, mode openMode)
 		db.close()
 		return nil, err
 	}
+	logOut = &syncWriter{w: logOut}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if db.setLog != nil {
 		db.setLog(log)
@@ -326,7 +331,20 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer, mode openMode)
 		KeyPepper: pepper,
 		Log:       log,
 	}
-	return &app{db: db, service: svc, log: log, clock: clk, dbURL: dbURL}, nil
+	return &app{db: db, service: svc, log: log, logOut: logOut, clock: clk, dbURL: dbURL}, nil
+}
+
+// syncWriter serializes writes to w: the log's handler and the HTTP
+// server's access log write lines to it from many goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 // requireMerchant fails with a message naming the database when no
