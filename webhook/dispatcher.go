@@ -12,6 +12,7 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -281,7 +282,7 @@ func (d *Dispatcher) attempt(ctx context.Context, c omnicart.CallbackClaim) resu
 // answer. A non-2xx answer is an error too.
 func (d *Dispatcher) post(ctx context.Context, c omnicart.CallbackClaim, now time.Time) (int, string, error) {
 	ts := now.Unix()
-	sig, err := signWith(d.keys.key, c.Endpoint.Secrets(now), c.EventID, ts, c.Payload)
+	sig, err := signWith(d.keys.signer, c.Endpoint.Secrets(now), c.EventID, ts, c.Payload)
 	if err != nil {
 		return 0, "", err
 	}
@@ -293,7 +294,7 @@ func (d *Dispatcher) post(ctx context.Context, c omnicart.CallbackClaim, now tim
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", d.UserAgent)
 	h[HeaderID] = []string{c.EventID}
-	h[HeaderTimestamp] = []string{fmt.Sprint(ts)}
+	h[HeaderTimestamp] = []string{strconv.FormatInt(ts, 10)}
 	h[HeaderSignature] = []string{sig}
 	resp, err := d.Client.Do(req)
 	if err != nil {

@@ -4,8 +4,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
+	"io"
 	"strconv"
-	"strings"
 	"sync"
 )
 
@@ -22,56 +23,82 @@ const (
 // secrets sign during a rotation's overlap). Secrets that are not valid
 // "whsec_" base64 are an error.
 func Sign(secrets []string, id string, timestamp int64, body []byte) (string, error) {
-	return signWith(SecretKey, secrets, id, timestamp, body)
+	return signWith(func(secret string) (*signer, error) {
+		k, err := SecretKey(secret)
+		if err != nil {
+			return nil, err
+		}
+		return newSigner(k), nil
+	}, secrets, id, timestamp, body)
 }
 
-// signWith is Sign with the secret-to-key step handed in (the dispatcher
-// caches it).
-func signWith(key func(string) ([]byte, error), secrets []string, id string, timestamp int64, body []byte) (string, error) {
-	var b strings.Builder
+// signWith is Sign with the secret-to-signer step handed in (the
+// dispatcher caches it).
+func signWith(signerOf func(string) (*signer, error), secrets []string, id string, timestamp int64, body []byte) (string, error) {
+	b := make([]byte, 0, len(secrets)*48)
 	for i, s := range secrets {
-		k, err := key(s)
+		sg, err := signerOf(s)
 		if err != nil {
 			return "", err
 		}
 		if i > 0 {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		}
-		b.WriteString("v1,")
-		b.WriteString(signature(k, id, timestamp, body))
+		b = append(b, "v1,"...)
+		b = sg.sign(b, id, timestamp, body)
 	}
-	return b.String(), nil
+	return string(b), nil
 }
 
-// keyCache remembers the HMAC keys of secrets.
+// signer computes HMAC-SHA256 signatures under one key, reusing keyed
+// hash states (a new HMAC hashes the key's two pads first; Reset restores
+// them from a copy).
+type signer struct {
+	key  []byte
+	idle sync.Pool // hash.Hash keyed with key
+}
+
+func newSigner(key []byte) *signer { return &signer{key: key} }
+
+// sign appends the standard base64 of HMAC-SHA256 over
+// "id.timestamp.body" to dst.
+func (s *signer) sign(dst []byte, id string, timestamp int64, body []byte) []byte {
+	m, _ := s.idle.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, s.key)
+	} else {
+		m.Reset()
+	}
+	var buf [24]byte
+	_, _ = io.WriteString(m, id)
+	_, _ = m.Write(append(strconv.AppendInt(append(buf[:0], '.'), timestamp, 10), '.'))
+	_, _ = m.Write(body)
+	var sum [sha256.Size]byte
+	out := m.Sum(sum[:0])
+	s.idle.Put(m)
+	return base64.StdEncoding.AppendEncode(dst, out)
+}
+
+// keyCache remembers the signers of secrets.
 type keyCache struct {
-	mu   sync.Mutex
-	keys map[string][]byte
+	mu      sync.Mutex
+	signers map[string]*signer
 }
 
-func (c *keyCache) key(secret string) ([]byte, error) {
+func (c *keyCache) signer(secret string) (*signer, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if k, ok := c.keys[secret]; ok {
-		return k, nil
+	if sg, ok := c.signers[secret]; ok {
+		return sg, nil
 	}
 	k, err := SecretKey(secret)
 	if err != nil {
 		return nil, err
 	}
-	if c.keys == nil || len(c.keys) > 4096 {
-		c.keys = map[string][]byte{}
+	if c.signers == nil || len(c.signers) > 4096 {
+		c.signers = map[string]*signer{}
 	}
-	c.keys[secret] = k
-	return k, nil
-}
-
-func signature(key []byte, id string, timestamp int64, body []byte) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id))
-	m.Write([]byte{'.'})
-	m.Write(strconv.AppendInt(nil, timestamp, 10))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+	sg := newSigner(k)
+	c.signers[secret] = sg
+	return sg, nil
 }
