@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/internal/jsonw"
 )
 
 // The delivery path of the callback store: deliveries, claims under
@@ -346,7 +347,7 @@ func outcomeRows(outs []omnicart.CallbackOutcome) (logJSON, updJSON []byte, mark
 		logJSON = append(logJSON, '[')
 		logJSON = strconv.AppendInt(logJSON, o.DeliveryID, 10)
 		logJSON = append(logJSON, ',')
-		logJSON = strconv.AppendQuote(logJSON, o.EndpointID)
+		logJSON = jsonw.String(logJSON, o.EndpointID)
 		logJSON = append(logJSON, ',')
 		logJSON = strconv.AppendInt(logJSON, int64(o.Attempt), 10)
 		logJSON = append(logJSON, ',')
@@ -356,15 +357,15 @@ func outcomeRows(outs []omnicart.CallbackOutcome) (logJSON, updJSON []byte, mark
 		logJSON = append(logJSON, ',')
 		logJSON = strconv.AppendInt(logJSON, o.Latency.Milliseconds(), 10)
 		logJSON = append(logJSON, ',')
-		logJSON = appendJSONString(logJSON, o.Error)
+		logJSON = jsonw.String(logJSON, o.Error)
 		logJSON = append(logJSON, ',')
-		logJSON = appendJSONString(logJSON, o.Response)
+		logJSON = jsonw.String(logJSON, o.Response)
 		logJSON = append(logJSON, ']')
 
 		updJSON = append(updJSON, '[')
 		updJSON = strconv.AppendInt(updJSON, o.DeliveryID, 10)
 		updJSON = append(updJSON, ',')
-		updJSON = strconv.AppendQuote(updJSON, o.Status)
+		updJSON = jsonw.String(updJSON, o.Status)
 		updJSON = append(updJSON, ',')
 		updJSON = strconv.AppendInt(updJSON, int64(o.Attempt), 10)
 		updJSON = append(updJSON, ',')
@@ -376,7 +377,7 @@ func outcomeRows(outs []omnicart.CallbackOutcome) (logJSON, updJSON []byte, mark
 		updJSON = append(updJSON, ',')
 		updJSON = appendStatus(updJSON, o.HTTPStatus)
 		updJSON = append(updJSON, ',')
-		updJSON = appendJSONString(updJSON, o.Error)
+		updJSON = jsonw.String(updJSON, o.Error)
 		updJSON = append(updJSON, ',')
 		if o.Status == omnicart.DeliveryPending {
 			updJSON = append(updJSON, "null"...)
@@ -418,16 +419,4 @@ func appendStatus(b []byte, status int) []byte {
 		return append(b, "null"...)
 	}
 	return strconv.AppendInt(b, int64(status), 10)
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	if s == "" {
-		return append(b, `""`...)
-	}
-	enc, err := json.Marshal(s)
-	if err != nil {
-		return append(b, `""`...)
-	}
-	return append(b, enc...)
 }
