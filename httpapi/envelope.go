@@ -84,16 +84,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// jsonAppender is data that writes itself as JSON (omnicart.StatusView).
-type jsonAppender interface{ AppendJSON([]byte) []byte }
-
 // appendJSON appends the envelope and a newline, the bytes json.Encoder
-// (HTML escaping off) writes for it, when its data is a jsonAppender (or
-// none) and it has no debug list; ok is false otherwise, and the caller
-// encodes it by reflection.
+// (HTML escaping off) writes for it, when its data is an
+// omnicart.StatusView value (or none) and it has no debug list; ok is
+// false otherwise, and the caller encodes it by reflection.
 func (e envelope) appendJSON(b []byte) (_ []byte, ok bool) {
-	data, isAppender := e.Data.(jsonAppender)
-	if (e.Data != nil && !isAppender) || e.Debug != nil {
+	view, isView := e.Data.(omnicart.StatusView)
+	if (e.Data != nil && !isView) || e.Debug != nil {
 		return b, false
 	}
 	b = append(b, '{')
@@ -102,9 +99,9 @@ func (e envelope) appendJSON(b []byte) (_ []byte, ok bool) {
 		b = jsonw.String(b, e.CartID)
 		b = append(b, ',')
 	}
-	if data != nil {
+	if isView {
 		b = append(b, `"data":`...)
-		b = data.AppendJSON(b)
+		b = view.AppendJSON(b)
 		b = append(b, ',')
 	}
 	b = append(b, `"code":`...)

@@ -25,6 +25,8 @@ func TestEnvelopeAppendJSON(t *testing.T) {
 		{Code: omnicart.CodeAuth, Message: "Authentication error", Timestamp: "t"},
 		{Code: omnicart.CodeAuth, Message: "x", Debug: &debug, Timestamp: "t"},
 		{Data: map[string]string{"paymentUrl": "http://x/pay/a?b=<c>&d"}, Code: omnicart.CodeSuccess, Message: "Success", Timestamp: "t"},
+		{Data: (*omnicart.StatusView)(nil), Code: omnicart.CodeSuccess, Message: "Success", Timestamp: "t"},
+		{Data: &view, Code: omnicart.CodeSuccess, Message: "Success", Timestamp: "t"},
 	}
 	for i, env := range envs {
 		var want bytes.Buffer

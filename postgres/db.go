@@ -79,19 +79,31 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		// keep its carts, claims and balances locked: the server ends such
 		// a session after a minute of silence.
 		"idle_in_transaction_session_timeout": "60s",
-		// The planner's default (4) prices a random page read as on a
-		// spinning disk. With it, a statement that joins a short list of
-		// keys (unnest of the ledger's accounts, a cart's items) to a table
-		// of a few thousand rows, all in memory, is planned as a hash join
-		// over a sequential scan of the whole table, per post: a fresh
-		// database under lifecycle load spent about a fifth of PostgreSQL's
-		// CPU reading ledger tables that way. 1.1 is the usual setting for
-		// SSD or cached data; the URL can set another.
-		"random_page_cost": "1.1",
 	} {
 		if _, ok := cfg.ConnConfig.RuntimeParams[name]; !ok && !setsParam(url, name) {
 			cfg.ConnConfig.RuntimeParams[name] = v
 		}
+	}
+	// The planner's default random_page_cost (4) prices a random page
+	// read as on a spinning disk. With it, a statement that joins a short
+	// list of keys (unnest of the ledger's accounts) to a table of a few
+	// thousand rows, all in memory, is planned as a hash join over a
+	// sequential scan of the whole table, per post: a fresh database under
+	// lifecycle load spent about a fifth of PostgreSQL's CPU reading ledger
+	// tables that way. A new session sets 1.1, the usual value for SSD or
+	// cached data, only while it still has the built-in default: a value
+	// set in postgresql.conf, for the database or the role, or in the URL
+	// (as a parameter or in options) is kept.
+	after := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		if after != nil {
+			if err := after(ctx, c); err != nil {
+				return err
+			}
+		}
+		_, err := c.Exec(ctx, `SELECT set_config('random_page_cost', '1.1', false)
+			WHERE (SELECT source FROM pg_settings WHERE name = 'random_page_cost') = 'default'`)
+		return err
 	}
 	trips := &roundTrips{}
 	if cfg.ConnConfig.Tracer == nil {

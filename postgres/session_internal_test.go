@@ -8,7 +8,8 @@ import (
 )
 
 // TestSessionSettings checks the settings OmniCart gives its sessions
-// when the URL sets none, and that the URL's own win.
+// when nothing else sets them, and that values set in the URL or for the
+// database are kept.
 func TestSessionSettings(t *testing.T) {
 	show := func(db *DB, name string) string {
 		t.Helper()
@@ -18,23 +19,35 @@ func TestSessionSettings(t *testing.T) {
 		}
 		return v
 	}
-	db := openInternal(t)
+	open := func(url string) *DB {
+		t.Helper()
+		db, err := Open(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	url := pgtest.URL(t)
+	db := open(url)
 	for name, want := range map[string]string{"random_page_cost": "1.1", "idle_in_transaction_session_timeout": "1min", "application_name": "omnicart"} {
 		if got := show(db, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	url := pgtest.URL(t)
 	sep := "?"
 	if strings.Contains(url, "?") {
 		sep = "&"
 	}
-	own, err := Open(t.Context(), url+sep+"random_page_cost=4")
-	if err != nil {
+	for _, set := range []string{"random_page_cost=4", "options=-c%20random_page_cost%3D4"} {
+		if got := show(open(url+sep+set), "random_page_cost"); got != "4" {
+			t.Errorf("URL with %s: the session has random_page_cost %q, want 4", set, got)
+		}
+	}
+	if _, err := db.pool.Exec(t.Context(), `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET random_page_cost = 2', current_database()); END $$`); err != nil {
 		t.Fatal(err)
 	}
-	defer own.Close()
-	if got := show(own, "random_page_cost"); got != "4" {
-		t.Errorf("random_page_cost set in the URL to 4: the session has %q", got)
+	if got := show(open(url), "random_page_cost"); got != "2" {
+		t.Errorf("random_page_cost set for the database to 2: a new session has %q", got)
 	}
 }
