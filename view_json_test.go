@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"testing"
+
+	"github.com/omnicart/omnicart/internal/randfill"
 )
 
 // plainView has StatusView's fields and tags but not its methods:
@@ -23,59 +26,46 @@ func reflectJSON(t *testing.T, v any, escapeHTML bool) []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
+// randomView fills every exported field of a view (internal/randfill, so
+// a field added later is covered too), with strings drawn from an
+// alphabet dense in what JSON escapes and decimals both whole and not.
 func randomView(rng *rand.Rand) StatusView {
 	alphabet := []string{"a", "Z", "9", "_", "-", " ", `"`, `\`, "\n", "\x01", "é", "\u2028", "🎉", "\xff", "<", "&"}
-	str := func(max int) string {
+	strs := func(r *rand.Rand, v reflect.Value) bool {
+		if v.Kind() != reflect.String {
+			return false
+		}
 		var b []byte
-		for range rng.IntN(max + 1) {
-			b = append(b, alphabet[rng.IntN(len(alphabet))]...)
+		for range r.IntN(6) {
+			b = append(b, alphabet[r.IntN(len(alphabet))]...)
 		}
-		return string(b)
+		v.SetString(string(b))
+		return true
 	}
-	amounts := func() Amounts {
-		return Amounts{rng.Int64N(1e12) - 5e11, rng.Int64N(1e6), rng.Int64N(1e6), rng.Int64()}
-	}
-	dec := func() Decimal {
-		if rng.IntN(2) == 0 {
-			return DecimalFromMicros(rng.Int64N(1e4) * decimalUnit)
+	decimals := func(r *rand.Rand, v reflect.Value) bool {
+		if v.Type() != reflect.TypeFor[Decimal]() {
+			return false
 		}
-		return DecimalFromMicros(rng.Int64N(1e12))
-	}
-	v := StatusView{CartID: str(10), CustomerID: str(3), Currency: str(3), TotalAmounts: amounts()}
-	if rng.IntN(10) == 0 {
-		return v // Items nil
-	}
-	v.Items = []map[string]ItemView{}
-	for range rng.IntN(5) {
-		if rng.IntN(20) == 0 {
-			v.Items = append(v.Items, nil)
-			continue
+		if r.IntN(2) == 0 {
+			v.Set(reflect.ValueOf(DecimalFromMicros(r.Int64N(1e4) * decimalUnit)))
+		} else {
+			v.Set(reflect.ValueOf(DecimalFromMicros(r.Int64N(1e12))))
 		}
-		m := map[string]ItemView{}
-		for range 1 + rng.IntN(3)/2*rng.IntN(4) {
-			iv := ItemView{PaymentStatus: Status(str(4)), ItemAmounts: amounts(), Tag: str(2),
-				PaymentSnapshot: PaymentSnapshot{Amount: rng.Int64N(1e9), Mode: AmountMode(str(2)), Quantity: dec(), Modifier: dec()}}
-			if rng.IntN(2) == 0 {
-				iv.TimerSnapshot = &TimerSnapshot{TriggerEvent: str(3), TimerStatus: TimerStatus(str(2))}
-				if rng.IntN(2) == 0 {
-					n := rng.Int64N(1e6)
-					iv.TimerSnapshot.RemainingSecs = &n
-				}
-			}
-			if rng.IntN(2) == 0 {
-				iv.CaptureSnapshot = &CaptureSnapshot{AutoAction: AutoAction(str(2)), RemainingSecs: rng.Int64N(1e6)}
-			}
-			m[str(6)] = iv
-		}
-		v.Items = append(v.Items, m)
+		return true
 	}
+	var v StatusView
+	randfill.Fill(rng, reflect.ValueOf(&v).Elem(), strs, decimals)
 	return v
 }
 
 func TestStatusViewAppendJSON(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
-	for range 5000 {
+	edges := []StatusView{{}, {Items: []map[string]ItemView{}}, {Items: []map[string]ItemView{{}, nil}}}
+	for i := range 5000 + len(edges) {
 		v := randomView(rng)
+		if i >= 5000 {
+			v = edges[i-5000] // what random filling never makes: empty, not nil
+		}
 		want := reflectJSON(t, plainView(v), false)
 		if got := v.AppendJSON(nil); !bytes.Equal(got, want) {
 			t.Fatalf("AppendJSON:\n got %s\nwant %s", got, want)
