@@ -10,12 +10,12 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/clock"
 	"github.com/omnicart/omnicart/gateway"
+	"github.com/omnicart/omnicart/internal/syncio"
 	"github.com/omnicart/omnicart/sandbox"
 )
 
@@ -307,7 +307,9 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer, mode openMode)
 		db.close()
 		return nil, err
 	}
-	logOut = &syncWriter{w: logOut}
+	// The log's handler and the HTTP server's access log write lines to
+	// logOut from many goroutines.
+	logOut = &syncio.Writer{W: logOut}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if db.setLog != nil {
 		db.setLog(log)
@@ -332,19 +334,6 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer, mode openMode)
 		Log:       log,
 	}
 	return &app{db: db, service: svc, log: log, logOut: logOut, clock: clk, dbURL: dbURL}, nil
-}
-
-// syncWriter serializes writes to w: the log's handler and the HTTP
-// server's access log write lines to it from many goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 // requireMerchant fails with a message naming the database when no

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/omnicart/omnicart/internal/syncio"
 )
 
 // Config configures a campaign.
@@ -284,7 +286,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	c := &campaign{cfg: cfg, http: httpClient(), base: "http://" + addr, start: time.Now(), typed: map[string]bool{},
 		srv: &server{bin: cfg.Binary, dbPath: filepath.Join(cfg.Dir, "omnicart.db"), addr: addr,
-			logs: &lockedWriter{w: logFile}, stdout: &lockedWriter{w: stdoutFile}}}
+			logs: &syncio.Writer{W: logFile}, stdout: &syncio.Writer{W: stdoutFile}}}
 	defer c.http.CloseIdleConnections()
 	c.srv.crashed = func(incarnation int, err error, tail string) {
 		c.fail(checkCrash, "incarnation %d of the server exited by itself (%v), %s into the campaign; the end of its output:\n%s",
@@ -803,16 +805,4 @@ func (c *campaign) sampleLoad() func() {
 		}
 	}()
 	return func() { close(quit); <-done }
-}
-
-// lockedWriter serializes writes to w.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

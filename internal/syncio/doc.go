@@ -1,0 +1,4 @@
+// Package syncio makes writers safe for concurrent use: the server's log
+// (its handler and the HTTP access log write lines to one writer) and the
+// chaos campaign's copies of a server's output.
+package syncio
