@@ -129,8 +129,10 @@ func (t *txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 
 func (t *txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	// A one-row read is short: it runs to its end even if ctx is
-	// cancelled, which spares database/sql the goroutine that watches a
-	// cancellable context and the driver its interrupt hook, per read.
+	// cancelled or past its deadline, which spares the driver its
+	// interrupt hook per read and, outside a transaction (Store.Read:
+	// authentication, GET /status), database/sql the goroutine that
+	// watches a cancellable context.
 	ctx = context.WithoutCancel(ctx)
 	if t.tx == nil {
 		return pool{db: t.db.ro, cache: t.cache}.queryRow(ctx, q, args...)
