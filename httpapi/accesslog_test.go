@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/omnicart/omnicart/gateway"
+	"github.com/omnicart/omnicart/internal/syncio"
 )
 
 // TestAccessLineMatchesSlog holds the hand-written access log entry to
@@ -34,6 +40,44 @@ func TestAccessLineMatchesSlog(t *testing.T) {
 		}
 		if got := l.append(nil); !bytes.Equal(got, want.Bytes()) {
 			t.Errorf("line %d:\n got %s\nwant %s", i, got, want.Bytes())
+		}
+	}
+}
+
+// TestAccessLogGathered serves requests through a syncio.Gatherer that
+// holds lines for an hour: the entries wait in it (gathered, not written
+// one by one) and come out whole, in order, at the next Flush.
+func TestAccessLogGathered(t *testing.T) {
+	var out bytes.Buffer
+	logOut := syncio.NewGatherer(&syncio.Writer{W: &out}, time.Hour, 1<<20)
+	s := &Server{Service: &gateway.Service{Store: &prefetchSpyStore{}, Now: time.Now, KeyPepper: []byte("p")},
+		Log: slog.New(slog.NewJSONHandler(logOut, nil)), AccessLog: logOut}
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	var ids []string
+	for range 3 {
+		req, _ := http.NewRequest("GET", ts.URL+"/status/cart-000001", nil)
+		req.Header.Set("Api-Access-Token", "ock_test_secret")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		ids = append(ids, res.Header.Get("Request-Id"))
+	}
+	if out.Len() != 0 {
+		t.Fatalf("entries written one by one:\n%s", out.String())
+	}
+	if err := logOut.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != len(ids) {
+		t.Fatalf("%d lines for %d requests:\n%s", len(lines), len(ids), out.String())
+	}
+	for i, id := range ids {
+		if id == "" || !strings.Contains(lines[i], `"msg":"request"`) || !strings.Contains(lines[i], `"request_id":"`+id+`"`) {
+			t.Errorf("line %d, want request %q: %s", i, id, lines[i])
 		}
 	}
 }
