@@ -290,7 +290,14 @@ type app struct {
 	dbURL string
 }
 
-func (a *app) Close() error { return a.db.close() }
+// Close writes the access log entries still gathered and closes the
+// database.
+func (a *app) Close() error {
+	if f, ok := a.logOut.(interface{ Flush() error }); ok {
+		_ = f.Flush()
+	}
+	return a.db.close()
+}
 
 // openApp opens the database named by dbURL (creating it only with
 // openOrCreate) and wires the service.
