@@ -50,7 +50,8 @@ func TestRecoverIsClaimed(t *testing.T) {
 	settled := make([]int, nodes)
 	var wg sync.WaitGroup
 	for i := range nodes {
-		node := *svc
+		node := &gateway.Service{Store: svc.Store, Provider: svc.Provider, Now: svc.Now, Clock: svc.Clock,
+			KeyPepper: svc.KeyPepper, AnswerKey: svc.AnswerKey, LinkSenders: svc.LinkSenders, Log: svc.Log}
 		wg.Go(func() {
 			n, err := node.Recover(ctx, gateway.RecoverAfter)
 			if err != nil {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -9,7 +10,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/omnicart/omnicart"
@@ -43,6 +47,17 @@ type Service struct {
 	// KeyUses, when set, records when API keys were last used (KeyUsed;
 	// RunKeyUses writes them).
 	KeyUses *KeyUses
+
+	// keyHashers holds HMACs keyed with KeyPepper for HashKey, which
+	// every API request runs (a new HMAC hashes its key's two pads
+	// first; Reset restores them from a copy).
+	keyHashers sync.Pool // of *keyHasher
+}
+
+// keyHasher is an HMAC keyed with pepper.
+type keyHasher struct {
+	pepper []byte
+	mac    hash.Hash
 }
 
 // ErrNoProvider is returned by Service.Provider for a merchant that has no
@@ -101,9 +116,16 @@ func randomHex(n int) string {
 
 // HashKey is the keyed hash under which an API key is stored and looked up.
 func (s *Service) HashKey(raw string) []byte {
-	m := hmac.New(sha256.New, s.KeyPepper)
-	m.Write([]byte(raw))
-	return m.Sum(nil)
+	k, _ := s.keyHashers.Get().(*keyHasher)
+	if k == nil || !bytes.Equal(k.pepper, s.KeyPepper) {
+		k = &keyHasher{pepper: bytes.Clone(s.KeyPepper), mac: hmac.New(sha256.New, s.KeyPepper)}
+	} else {
+		k.mac.Reset()
+	}
+	io.WriteString(k.mac, raw)
+	sum := k.mac.Sum(nil)
+	s.keyHashers.Put(k)
+	return sum
 }
 
 func hashToken(token string) []byte {
