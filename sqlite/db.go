@@ -36,7 +36,9 @@ type DB struct {
 	db *sql.DB
 	// ro is the read-only pool.
 	ro *sql.DB
-	w  *writer
+	// raw runs the API key read outside database/sql (rawread.go).
+	raw *rawReads
+	w   *writer
 
 	wstmts stmtCache // prepared on the write pool, synchronously
 	rstmts stmtCache // prepared on the read pool, in the background
@@ -168,10 +170,19 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 		wdb.Close()
 		return nil, err
 	}
-	rdb := openPool(path, "_busy_timeout=30000&_query_only=1&_foreign_keys=1", false)
+	const readOptions = "_busy_timeout=30000&_query_only=1&_foreign_keys=1"
+	rdb := openPool(path, readOptions, false)
 	rdb.SetMaxOpenConns(o.ReadConns)
 	rdb.SetMaxIdleConns(o.ReadConns)
 	d.ro = rdb
+	rawDriver := &sqlite3.SQLiteDriver{}
+	d.raw = newRawReads(func() (*sqlite3.SQLiteConn, error) {
+		c, err := rawDriver.Open("file:" + path + "?" + readOptions)
+		if err != nil {
+			return nil, err
+		}
+		return c.(*sqlite3.SQLiteConn), nil
+	}, o.ReadConns)
 	d.rstmts = stmtCache{db: rdb, background: true}
 	return d, nil
 }
@@ -226,6 +237,7 @@ func (d *DB) close() error {
 	d.w.stop()
 	d.wstmts.close()
 	d.rstmts.close()
+	d.raw.close()
 	err := d.ro.Close()
 	if werr := d.db.Close(); err == nil {
 		err = werr

@@ -328,11 +328,19 @@ func (t *txn) APIKeyByHash(ctx context.Context, hash []byte) (*omnicart.APIKey, 
 	var k *omnicart.APIKey
 	var err error
 	var doc []byte
+	// Outside a transaction (authentication) the read runs through the
+	// driver directly (rawReads); in one, as the transaction's other reads.
+	row := func(q string, args ...any) interface{ Scan(...any) error } {
+		if t.tx == nil {
+			return t.db.raw.queryRow(q, args...)
+		}
+		return t.queryRow(ctx, q, args...)
+	}
 	if pre != nil {
-		k, err = scanKey(t.queryRow(ctx, keyAndMerchant+`,
+		k, err = scanKey(row(keyAndMerchant+`,
 			(SELECT doc FROM carts WHERE merchant_id = k.merchant_id AND cart_id = ?2)`+where, hash, pre.CartID()), &mdoc, &offset, &doc)
 	} else {
-		k, err = scanKey(t.queryRow(ctx, keyAndMerchant+where, hash), &mdoc, &offset)
+		k, err = scanKey(row(keyAndMerchant+where, hash), &mdoc, &offset)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, omnicart.ErrNotFound
