@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/omnicart/omnicart"
 	"github.com/omnicart/omnicart/sqlite"
@@ -15,22 +14,7 @@ import (
 func BenchmarkKeyRead(b *testing.B) {
 	ctx := context.Background()
 	s := openEngine(sqlite.Options{})(b).Store
-	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	m := &omnicart.Merchant{ID: "m1", Name: "Shop", Mode: omnicart.ModeTest, CartExpirySecs: 7200, MaxDeclines: 3,
-		Privileges: omnicart.DefaultPrivileges(), CreatedAt: at}
-	var sp omnicart.StagedProblems
-	c := omnicart.NewCart(&omnicart.InitSpec{CartID: "cart-01", Currency: "EUR", Items: []omnicart.ItemSpec{{ID: "pegasus", Amount: 250}}}, m, at, &sp)
-	if err := s.Tx(ctx, func(tx omnicart.Tx) error {
-		if err := tx.CreateMerchant(ctx, m); err != nil {
-			return err
-		}
-		if err := tx.CreateAPIKey(ctx, &omnicart.APIKey{Prefix: "ock_test_pre1", MerchantID: "m1", Hash: []byte("h1"), CreatedAt: at}); err != nil {
-			return err
-		}
-		return tx.CreateCart(ctx, c, []byte("t1"), time.Time{})
-	}); err != nil {
-		b.Fatal(err)
-	}
+	seedKeyAndCart(b, s)
 	b.ResetTimer()
 	for range b.N {
 		rctx := omnicart.WithCartPrefetch(ctx, "cart-01")
