@@ -94,3 +94,58 @@ func TestStatusViewAppendJSONOfACart(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+// TestMarshalEvent holds MarshalEvent to json.Marshal on random events
+// (every exported field filled, the status data too, strings dense in
+// what JSON and HTML escaping touch), with and without data.
+func TestMarshalEvent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	alphabet := []string{"a", "Z", "9", "_", "-", " ", `"`, `\`, "\n", "é", "\u2028", "\xff", "<", "&"}
+	strs := func(r *rand.Rand, v reflect.Value) bool {
+		if v.Kind() != reflect.String {
+			return false
+		}
+		var b []byte
+		for range r.IntN(4) {
+			// Mostly plain, so that most data takes the appending path.
+			if r.IntN(4) == 0 {
+				b = append(b, alphabet[r.IntN(len(alphabet))]...)
+			} else {
+				b = append(b, alphabet[r.IntN(4)]...)
+			}
+		}
+		v.SetString(string(b))
+		return true
+	}
+	appended := 0
+	for i := range 3000 {
+		var e Event
+		randfill.Fill(rng, reflect.ValueOf(&e).Elem(), strs)
+		if i%5 == 0 {
+			e.Data = nil
+		} else {
+			v := randomView(rng)
+			if i%3 == 0 {
+				v = StatusView{CartID: "cart-1", Currency: "EUR", Items: []map[string]ItemView{{"pegasus": {}}}}
+			}
+			e.Data = &v
+		}
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := MarshalEvent(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("event %d:\n got %s\nwant %s", i, got, want)
+		}
+		if e.Data != nil && !bytes.ContainsAny(e.Data.AppendJSON(nil), "<>&") {
+			appended++
+		}
+	}
+	if appended < 500 {
+		t.Fatalf("only %d events took the appending path", appended)
+	}
+}

@@ -612,7 +612,7 @@ func takeEvents(c *omnicart.Cart) (cartEvents, error) {
 	evs := c.TakeEvents()
 	e := cartEvents{make([]int64, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]int64, len(evs)), make([]string, len(evs))}
 	for i, ev := range evs {
-		body, err := json.Marshal(ev)
+		body, err := omnicart.MarshalEvent(ev)
 		if err != nil {
 			return e, err
 		}

@@ -608,7 +608,7 @@ func (t *txn) EventActors(ctx context.Context, merchantID, cartID string, from, 
 // status index rows.
 func (t *txn) afterSave(ctx context.Context, pk int64, c *omnicart.Cart) error {
 	for _, e := range c.TakeEvents() {
-		body, err := json.Marshal(e)
+		body, err := omnicart.MarshalEvent(e)
 		if err != nil {
 			return err
 		}
