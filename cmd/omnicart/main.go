@@ -290,11 +290,11 @@ type app struct {
 	dbURL string
 }
 
-// Close writes the access log entries still gathered and closes the
-// database.
+// Close writes the access log entries still gathered (and any entry
+// gathered later at once) and closes the database.
 func (a *app) Close() error {
-	if f, ok := a.logOut.(interface{ Flush() error }); ok {
-		_ = f.Flush()
+	if g, ok := a.logOut.(*syncio.Gatherer); ok {
+		_ = g.Close()
 	}
 	return a.db.close()
 }

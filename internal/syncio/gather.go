@@ -21,10 +21,11 @@ type Gatherer struct {
 	maxDelay time.Duration
 	maxBytes int
 
-	mu    sync.Mutex
-	buf   []byte
-	timer *time.Timer // armed while buf holds lines
-	err   error       // a gathered write's error, returned by the next Write or Flush
+	mu     sync.Mutex
+	buf    []byte
+	timer  *time.Timer // armed while buf holds lines
+	err    error       // a gathered write's error, returned by the next Write or Flush
+	closed bool        // Close ran: Gather writes at once
 }
 
 // NewGatherer returns a Gatherer writing to w.
@@ -40,15 +41,34 @@ func (g *Gatherer) Gather(p []byte) {
 	first := len(g.buf) == 0
 	g.buf = append(g.buf, p...)
 	switch {
-	case len(g.buf) >= g.maxBytes:
+	case len(g.buf) >= g.maxBytes || g.closed:
 		g.flushLocked()
 	case !first:
 		// The timer is armed.
 	case g.timer == nil:
-		g.timer = time.AfterFunc(g.maxDelay, func() { _ = g.Flush() })
+		g.timer = time.AfterFunc(g.maxDelay, g.flushLater)
 	default:
 		g.timer.Reset(g.maxDelay)
 	}
+}
+
+// flushLater is the timer's flush: its error waits for the next Write or
+// Flush to return it.
+func (g *Gatherer) flushLater() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.flushLocked()
+}
+
+// Close writes the gathered lines; afterwards Gather writes at once (a
+// request still running when the process is about to exit loses nothing
+// to the timer).
+func (g *Gatherer) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	g.flushLocked()
+	return g.takeErr(nil)
 }
 
 // Write writes the gathered lines and p, in one call to the underlying

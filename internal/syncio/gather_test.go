@@ -2,9 +2,11 @@ package syncio
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -140,5 +142,49 @@ func TestGatherConcurrent(t *testing.T) {
 			t.Fatalf("%s: line %d after %d", w, i, next[w]-1)
 		}
 		next[w]++
+	}
+}
+
+// failing is a writer whose writes fail.
+type failing struct{ calls atomic.Int64 }
+
+func (f *failing) Write(p []byte) (int, error) {
+	f.calls.Add(1)
+	return 0, errors.New("disk full")
+}
+
+// TestGatherKeepsTheTimersWriteError: a write the timer made that failed
+// is reported by the next Flush (and only once).
+func TestGatherKeepsTheTimersWriteError(t *testing.T) {
+	f := &failing{}
+	g := NewGatherer(f, time.Millisecond, 1<<20)
+	g.Gather([]byte("a\n"))
+	deadline := time.Now().Add(10 * time.Second)
+	for f.calls.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the timer never wrote")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := g.Flush(); err == nil || err.Error() != "disk full" {
+		t.Fatalf("Flush after the timer's failed write: %v", err)
+	}
+	if err := g.Flush(); err != nil {
+		t.Fatalf("second Flush: %v, want the error reported once", err)
+	}
+}
+
+// TestGatherAfterClose: Close writes what gathered, and later lines are
+// written at once.
+func TestGatherAfterClose(t *testing.T) {
+	rec := &recorder{}
+	g := NewGatherer(rec, time.Hour, 1<<20)
+	g.Gather([]byte("a\n"))
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	g.Gather([]byte("b\n"))
+	if got := rec.snapshot(); len(got) != 2 || got[0] != "a\n" || got[1] != "b\n" {
+		t.Fatalf("writes %q, want a at Close and b at once", got)
 	}
 }
