@@ -129,7 +129,9 @@ func (c *stmtCache) close() {
 type Options struct {
 	// MaxBatch bounds the units of work committed together (default 256).
 	MaxBatch int
-	// ReadConns is the size of the read pool (default 8).
+	// ReadConns is the size of the read pool, and of the connections
+	// that run authentication's read beside it (rawReads): up to twice
+	// as many read connections in all (default 8 each).
 	ReadConns int
 }
 
@@ -177,7 +179,8 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	d.ro = rdb
 	rawDriver := &sqlite3.SQLiteDriver{}
 	d.raw = newRawReads(func() (*sqlite3.SQLiteConn, error) {
-		c, err := rawDriver.Open("file:" + path + "?" + readOptions)
+		// mode=ro: never creates the file (it exists by now).
+		c, err := rawDriver.Open("file:" + path + "?mode=ro&" + readOptions)
 		if err != nil {
 			return nil, err
 		}

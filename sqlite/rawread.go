@@ -26,6 +26,7 @@ type rawReads struct {
 
 	mu     sync.Mutex
 	closed bool
+	busy   sync.WaitGroup // reads between get and put
 }
 
 type rawConn struct {
@@ -38,8 +39,24 @@ func newRawReads(open func() (*sqlite3.SQLiteConn, error), conns int) *rawReads 
 }
 
 // get takes an idle connection, opens one while fewer than the limit are
-// open, or waits for one to come back.
+// open, or waits for one to come back. Every connection it returns must
+// be given back with put.
 func (r *rawReads) get() (*rawConn, error) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, ErrClosed
+	}
+	r.busy.Add(1) // close waits for it
+	r.mu.Unlock()
+	c, err := r.take()
+	if err != nil {
+		r.busy.Done()
+	}
+	return c, err
+}
+
+func (r *rawReads) take() (*rawConn, error) {
 	select {
 	case c := <-r.idle:
 		return c, nil
@@ -52,7 +69,7 @@ func (r *rawReads) get() (*rawConn, error) {
 		r.mu.Lock()
 		closed := r.closed
 		r.mu.Unlock()
-		if closed {
+		if closed { // a slot freed by close: open nothing more
 			<-r.slots
 			return nil, ErrClosed
 		}
@@ -67,6 +84,7 @@ func (r *rawReads) get() (*rawConn, error) {
 
 // put gives a connection back, or closes it once the pool is closed.
 func (r *rawReads) put(c *rawConn) {
+	defer r.busy.Done()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -77,21 +95,23 @@ func (r *rawReads) put(c *rawConn) {
 	r.idle <- c // never blocks: at most cap(slots) connections exist
 }
 
-// close closes the idle connections; those in use are closed when they
-// come back.
+// close closes the idle connections and waits for the reads under way,
+// whose connections are closed when they come back: when it returns, no
+// connection is open and none will be.
 func (r *rawReads) close() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.closed = true
-	for {
+	for drained := false; !drained; {
 		select {
 		case c := <-r.idle:
 			c.close()
 			<-r.slots
 		default:
-			return
+			drained = true
 		}
 	}
+	r.mu.Unlock()
+	r.busy.Wait()
 }
 
 func (c *rawConn) close() {
@@ -126,6 +146,10 @@ func (r *rawReads) queryRow(q string, args ...any) rawRow {
 		}
 		st = ds.(*sqlite3.SQLiteStmt)
 		c.stmts[q] = st
+	}
+	// As database/sql: a missing argument is an error, not a NULL.
+	if n := st.NumInput(); n >= 0 && n != len(nv) {
+		return rawRow{err: fmt.Errorf("sqlite: %d arguments for %d parameters", len(nv), n)}
 	}
 	rows, err := st.QueryContext(context.Background(), nv)
 	if err != nil {

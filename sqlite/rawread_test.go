@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -66,8 +67,9 @@ func TestRawRowScansAsDatabaseSQL(t *testing.T) {
 	if err := r.queryRow(`SELECT b FROM t WHERE id = 3`).Scan(&b); err != nil || b == nil || len(b) != 0 {
 		t.Fatalf("empty blob: %x (nil %v), %v", b, b == nil, err)
 	}
-	// Refused as database/sql refuses: NULL into a string or an int64,
-	// text into an int64, a destination of another kind, a wrong count.
+	// Refused: NULL into a string or an int64, text into an int64 (as
+	// database/sql), any conversion between numbers and text (which
+	// database/sql makes; these reads need none), too few destinations.
 	for name, scan := range map[string]func() error{
 		"NULL into string": func() error { return r.queryRow(`SELECT s FROM t WHERE id = 2`).Scan(&s) },
 		"NULL into int64":  func() error { return r.queryRow(`SELECT n FROM t WHERE id = 2`).Scan(&n) },
@@ -84,6 +86,10 @@ func TestRawRowScansAsDatabaseSQL(t *testing.T) {
 	}
 	if err := r.queryRow(`SELECT nope FROM t`).Scan(&s); err == nil {
 		t.Fatal("bad SQL: no error")
+	}
+	// A missing argument is an error (as database/sql), not a NULL.
+	if err := r.queryRow(`SELECT ?1, ?2`, "x").Scan(&s, &ns); err == nil {
+		t.Fatalf("one argument for two parameters: no error (%q, %v)", s, ns)
 	}
 	// The connection is still good after the errors.
 	if err := r.queryRow(`SELECT s FROM t WHERE id = ?`, 3).Scan(&s); err != nil || s != "three" {
@@ -138,5 +144,41 @@ func TestRawReadsPool(t *testing.T) {
 	var s string
 	if err := r.queryRow(`SELECT s FROM t WHERE id = 1`).Scan(&s); !errors.Is(err, ErrClosed) {
 		t.Fatalf("read after close: %v, want ErrClosed", err)
+	}
+}
+
+// TestRawReadsCloseWaitsForReads: close returns only after a read that
+// was opening its connection has finished and given it back, closed.
+func TestRawReadsCloseWaitsForReads(t *testing.T) {
+	base, _ := rawFixture(t, 2)
+	opening, release := make(chan struct{}), make(chan struct{})
+	r := newRawReads(func() (*sqlite3.SQLiteConn, error) {
+		close(opening)
+		<-release
+		return base.open()
+	}, 2)
+	read := make(chan error, 1)
+	go func() {
+		var s string
+		read <- r.queryRow(`SELECT s FROM t WHERE id = 1`).Scan(&s)
+	}()
+	<-opening
+	closed := make(chan struct{})
+	go func() {
+		r.close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("close returned while a read was opening its connection")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-closed
+	if err := <-read; err != nil {
+		t.Fatalf("the read under way: %v", err)
+	}
+	if len(r.slots) != 0 || len(r.idle) != 0 {
+		t.Fatalf("after close: %d open, %d idle", len(r.slots), len(r.idle))
 	}
 }
