@@ -130,15 +130,20 @@ func splitNumber(s string) (mant string, exp int, neg bool, ok bool) {
 	return intPart + frac, exp - len(frac), neg, true
 }
 
-// String renders the decimal in its shortest exact form: "1", "0.7", "18.25".
+// String renders the decimal in its shortest exact form: "1", "0.7",
+// "18.25", "-0.5" (no API value is negative, but the form stays valid
+// JSON whatever the value).
 func (d Decimal) String() string {
-	whole := d.micros / decimalUnit
-	frac := d.micros % decimalUnit
-	if frac == 0 {
-		return strconv.FormatInt(whole, 10)
+	sign, u := "", uint64(d.micros)
+	if d.micros < 0 {
+		sign, u = "-", -u // two's complement: the magnitude, MinInt64's too
 	}
-	fs := strconv.FormatInt(frac+decimalUnit, 10)[1:]
-	return strconv.FormatInt(whole, 10) + "." + strings.TrimRight(fs, "0")
+	whole, frac := u/decimalUnit, u%decimalUnit
+	if frac == 0 {
+		return sign + strconv.FormatUint(whole, 10)
+	}
+	fs := strconv.FormatUint(frac+decimalUnit, 10)[1:]
+	return sign + strconv.FormatUint(whole, 10) + "." + strings.TrimRight(fs, "0")
 }
 
 // Cmp compares two decimals: -1, 0 or +1.

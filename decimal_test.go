@@ -1,7 +1,9 @@
 package omnicart
 
 import (
+	"encoding/json"
 	"errors"
+	"math"
 	"math/big"
 	"testing"
 )
@@ -141,4 +143,23 @@ func FuzzCalculateAmount(f *testing.F) {
 			t.Fatalf("round trip of %s failed: %v %v", q, back, err)
 		}
 	})
+}
+
+// TestDecimalString: the shortest exact form, negative values included
+// (none comes from the API, but what String writes must stay a JSON
+// number: status data and events embed it).
+func TestDecimalString(t *testing.T) {
+	for micros, want := range map[int64]string{
+		0: "0", 1: "0.000001", 700_000: "0.7", 18_250_000: "18.25", 3_000_000: "3",
+		-500_000: "-0.5", -1_000_000: "-1", -1_250_000: "-1.25", -1: "-0.000001",
+		math.MaxInt64: "9223372036854.775807", math.MinInt64: "-9223372036854.775808",
+	} {
+		got := DecimalFromMicros(micros).String()
+		if got != want {
+			t.Errorf("String(%d micros) = %q, want %q", micros, got, want)
+		}
+		if !json.Valid([]byte(got)) {
+			t.Errorf("String(%d micros) = %q: not a JSON number", micros, got)
+		}
+	}
 }

@@ -30,7 +30,14 @@ func reflectJSON(t *testing.T, v any, escapeHTML bool) []byte {
 // a field added later is covered too), with strings drawn from an
 // alphabet dense in what JSON escapes and decimals both whole and not.
 func randomView(rng *rand.Rand) StatusView {
-	alphabet := []string{"a", "Z", "9", "_", "-", " ", `"`, `\`, "\n", "\x01", "é", "\u2028", "🎉", "\xff", "<", "&"}
+	return randomViewOf(rng, viewAlphabet, false)
+}
+
+var viewAlphabet = []string{"a", "Z", "9", "_", "-", " ", `"`, `\`, "\n", "\x01", "é", "\u2028", "🎉", "\xff", "<", "&"}
+
+// randomViewOf is randomView with strings drawn from alphabet, and
+// decimals negative too when negative is set.
+func randomViewOf(rng *rand.Rand, alphabet []string, negative bool) StatusView {
 	strs := func(r *rand.Rand, v reflect.Value) bool {
 		if v.Kind() != reflect.String {
 			return false
@@ -46,11 +53,16 @@ func randomView(rng *rand.Rand) StatusView {
 		if v.Type() != reflect.TypeFor[Decimal]() {
 			return false
 		}
+		var d int64
 		if r.IntN(2) == 0 {
-			v.Set(reflect.ValueOf(DecimalFromMicros(r.Int64N(1e4) * decimalUnit)))
+			d = r.Int64N(1e4) * decimalUnit
 		} else {
-			v.Set(reflect.ValueOf(DecimalFromMicros(r.Int64N(1e12))))
+			d = r.Int64N(1e12)
 		}
+		if negative && r.IntN(2) == 0 {
+			d = -d
+		}
+		v.Set(reflect.ValueOf(DecimalFromMicros(d)))
 		return true
 	}
 	var v StatusView
@@ -117,6 +129,12 @@ func TestMarshalEvent(t *testing.T) {
 		v.SetString(string(b))
 		return true
 	}
+	var noHTML []string
+	for _, a := range viewAlphabet {
+		if a != "<" && a != "&" {
+			noHTML = append(noHTML, a)
+		}
+	}
 	appended := 0
 	for i := range 3000 {
 		var e Event
@@ -124,8 +142,15 @@ func TestMarshalEvent(t *testing.T) {
 		if i%5 == 0 {
 			e.Data = nil
 		} else {
-			v := randomView(rng)
-			if i%3 == 0 {
+			var v StatusView
+			switch i % 3 {
+			case 0:
+				v = randomView(rng)
+			case 1:
+				// Every escape but HTML's, negative decimals: the appending
+				// path with the hardest strings.
+				v = randomViewOf(rng, noHTML, true)
+			default:
 				v = StatusView{CartID: "cart-1", Currency: "EUR", Items: []map[string]ItemView{{"pegasus": {}}}}
 			}
 			e.Data = &v
@@ -145,7 +170,7 @@ func TestMarshalEvent(t *testing.T) {
 			appended++
 		}
 	}
-	if appended < 500 {
+	if appended < 1000 {
 		t.Fatalf("only %d events took the appending path", appended)
 	}
 }
