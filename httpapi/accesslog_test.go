@@ -44,14 +44,15 @@ func TestAccessLineMatchesSlog(t *testing.T) {
 	}
 }
 
-// TestAccessLogGathered serves requests through a syncio.Gatherer that
-// holds lines for an hour: the entries wait in it (gathered, not written
-// one by one) and come out whole, in order, at the next Flush.
+// TestAccessLogGathered serves requests with the access log a
+// syncio.Gatherer's Delayed writer (as cmd/omnicart wires it), lines held
+// for an hour: the entries wait in it (gathered, not written one by one)
+// and come out whole, in order, at the next Flush.
 func TestAccessLogGathered(t *testing.T) {
 	var out bytes.Buffer
 	logOut := syncio.NewGatherer(&syncio.Writer{W: &out}, time.Hour, 1<<20)
 	s := &Server{Service: &gateway.Service{Store: &prefetchSpyStore{}, Now: time.Now, KeyPepper: []byte("p")},
-		Log: slog.New(slog.NewJSONHandler(logOut, nil)), AccessLog: logOut}
+		Log: slog.New(slog.NewJSONHandler(logOut, nil)), AccessLog: logOut.Delayed()}
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 	var ids []string

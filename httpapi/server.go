@@ -32,8 +32,7 @@ type Server struct {
 	// JSON line written by hand (accessLine: the entry Log would write,
 	// for about half its cost); it must be the writer under Log's handler,
 	// safe for concurrent use. Entries go through Log when it is nil, or
-	// when Log does not log at INFO. An AccessLog that is a LineGatherer
-	// (syncio.Gatherer) gets each entry through Gather.
+	// when Log does not log at INFO.
 	AccessLog io.Writer
 	// PublicURL is the externally visible base URL, used in payment links.
 	PublicURL string
@@ -336,12 +335,6 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	})
 }
 
-// LineGatherer is an access log that writes entries a moment later,
-// several in one write (syncio.Gatherer).
-type LineGatherer interface {
-	Gather(line []byte)
-}
-
 // logAccess logs the request's access log entry, through AccessLog when
 // it is set and Log logs at INFO, else through Log.
 func (s *Server) logAccess(r *http.Request, rc *reqCtx, sw *statusWriter) {
@@ -352,11 +345,7 @@ func (s *Server) logAccess(r *http.Request, rc *reqCtx, sw *statusWriter) {
 	}
 	if s.AccessLog != nil && s.Log.Enabled(r.Context(), slog.LevelInfo) {
 		var buf [512]byte
-		if g, ok := s.AccessLog.(LineGatherer); ok {
-			g.Gather(l.append(buf[:0]))
-		} else {
-			_, _ = s.AccessLog.Write(l.append(buf[:0]))
-		}
+		_, _ = s.AccessLog.Write(l.append(buf[:0]))
 		return
 	}
 	attrs := [7]slog.Attr{slog.String("request_id", l.id), slog.String("method", l.method),

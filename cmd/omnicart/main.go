@@ -279,10 +279,10 @@ type app struct {
 	db      *engine
 	service *gateway.Service
 	log     *slog.Logger
-	// logOut is the writer under log's handler, safe for concurrent use
-	// (a syncio.Gatherer): the HTTP server gathers its access log entries
-	// into it directly.
-	logOut io.Writer
+	// logOut is the writer under log's handler, safe for concurrent use:
+	// the HTTP server writes its access log entries to it directly,
+	// through Delayed.
+	logOut *syncio.Gatherer
 	// clock is the one clock of the process: the service, its scheduler
 	// and recovery loops, and the dispatchers read it and wait on it.
 	clock omnicart.Clock
@@ -293,9 +293,7 @@ type app struct {
 // Close writes the access log entries still gathered (and any entry
 // gathered later at once) and closes the database.
 func (a *app) Close() error {
-	if g, ok := a.logOut.(*syncio.Gatherer); ok {
-		_ = g.Close()
-	}
+	_ = a.logOut.Close()
 	return a.db.close()
 }
 
@@ -321,8 +319,8 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer, mode openMode)
 	// together, at most 2 ms late (one system call for tens of requests
 	// under load); the handler's lines are written at once, after the
 	// entries gathered before them.
-	logOut = syncio.NewGatherer(logOut, 2*time.Millisecond, 64<<10)
-	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	out := syncio.NewGatherer(logOut, 2*time.Millisecond, 64<<10)
+	log := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if db.setLog != nil {
 		db.setLog(log)
 	}
@@ -345,7 +343,7 @@ func openApp(ctx context.Context, dbURL string, logOut io.Writer, mode openMode)
 		KeyPepper: pepper,
 		Log:       log,
 	}
-	return &app{db: db, service: svc, log: log, logOut: logOut, clock: clk, dbURL: dbURL}, nil
+	return &app{db: db, service: svc, log: log, logOut: out, clock: clk, dbURL: dbURL}, nil
 }
 
 // requireMerchant fails with a message naming the database when no

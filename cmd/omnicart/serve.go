@@ -115,7 +115,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	metrics.Pool = a.db.pool
 	metrics.Version = buildVersion(version, readBuildInfo())
 	srv := &http.Server{
-		Handler: (&httpapi.Server{Service: a.service, Log: a.log, AccessLog: a.logOut, PublicURL: base, Callbacks: callbacks, PublicOutbox: *publicOutbox || *demo,
+		Handler: (&httpapi.Server{Service: a.service, Log: a.log, AccessLog: a.logOut.Delayed(), PublicURL: base, Callbacks: callbacks, PublicOutbox: *publicOutbox || *demo,
 			Metrics: metrics, Panel: a.panel(base, callbacks), Listing: a.db.panel,
 			Limit: &httpapi.RateLimiter{Rate: *rateLimit, Burst: 10 * *rateLimit},
 			Ready: func() bool { return !draining.Load() }}).Handler(),

@@ -52,6 +52,18 @@ func (g *Gatherer) Gather(p []byte) {
 	}
 }
 
+// Delayed returns a writer whose writes are gathered (Gather): the HTTP
+// server's access log. It never fails; a failed write of the gathered
+// lines is returned by the Gatherer's next Write or Flush.
+func (g *Gatherer) Delayed() io.Writer { return delayed{g} }
+
+type delayed struct{ g *Gatherer }
+
+func (d delayed) Write(p []byte) (int, error) {
+	d.g.Gather(p)
+	return len(p), nil
+}
+
 // flushLater is the timer's flush: its error waits for the next Write or
 // Flush to return it.
 func (g *Gatherer) flushLater() {

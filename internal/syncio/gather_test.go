@@ -188,3 +188,22 @@ func TestGatherAfterClose(t *testing.T) {
 		t.Fatalf("writes %q, want a at Close and b at once", got)
 	}
 }
+
+// TestDelayedWriterGathers: writes through Delayed wait with the gathered
+// lines and come out, in order, at the next Write.
+func TestDelayedWriterGathers(t *testing.T) {
+	rec := &recorder{}
+	g := NewGatherer(rec, time.Hour, 1<<20)
+	if n, err := g.Delayed().Write([]byte("access\n")); n != len("access\n") || err != nil {
+		t.Fatalf("Delayed Write = %d, %v", n, err)
+	}
+	if got := rec.snapshot(); len(got) != 0 {
+		t.Fatalf("written at once: %q", got)
+	}
+	if _, err := g.Write([]byte("error\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.snapshot(); len(got) != 1 || got[0] != "access\nerror\n" {
+		t.Fatalf("writes %q", got)
+	}
+}
