@@ -1,22 +1,19 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/omnicart/omnicart"
+	"github.com/omnicart/omnicart/internal/hmacpool"
 )
 
 // Service runs the use cases. All fields are required but Clock.
@@ -49,15 +46,8 @@ type Service struct {
 	KeyUses *KeyUses
 
 	// keyHashers holds HMACs keyed with KeyPepper for HashKey, which
-	// every API request runs (a new HMAC hashes its key's two pads
-	// first; Reset restores them from a copy).
-	keyHashers sync.Pool // of *keyHasher
-}
-
-// keyHasher is an HMAC keyed with pepper.
-type keyHasher struct {
-	pepper []byte
-	mac    hash.Hash
+	// every API request runs.
+	keyHashers hmacpool.Pool
 }
 
 // ErrNoProvider is returned by Service.Provider for a merchant that has no
@@ -116,15 +106,10 @@ func randomHex(n int) string {
 
 // HashKey is the keyed hash under which an API key is stored and looked up.
 func (s *Service) HashKey(raw string) []byte {
-	k, _ := s.keyHashers.Get().(*keyHasher)
-	if k == nil || !bytes.Equal(k.pepper, s.KeyPepper) {
-		k = &keyHasher{pepper: bytes.Clone(s.KeyPepper), mac: hmac.New(sha256.New, s.KeyPepper)}
-	} else {
-		k.mac.Reset()
-	}
-	io.WriteString(k.mac, raw)
-	sum := k.mac.Sum(nil)
-	s.keyHashers.Put(k)
+	m := s.keyHashers.Get(s.KeyPepper)
+	io.WriteString(m, raw)
+	sum := m.Sum(nil)
+	s.keyHashers.Put(m)
 	return sum
 }
 

@@ -1,13 +1,13 @@
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"hash"
 	"io"
 	"strconv"
 	"sync"
+
+	"github.com/omnicart/omnicart/internal/hmacpool"
 )
 
 // Standard Webhooks header names.
@@ -51,11 +51,10 @@ func signWith(signerOf func(string) (*signer, error), secrets []string, id strin
 }
 
 // signer computes HMAC-SHA256 signatures under one key, reusing keyed
-// hash states (a new HMAC hashes the key's two pads first; Reset restores
-// them from a copy).
+// hash states (internal/hmacpool).
 type signer struct {
 	key  []byte
-	idle sync.Pool // hash.Hash keyed with key
+	macs hmacpool.Pool
 }
 
 func newSigner(key []byte) *signer { return &signer{key: key} }
@@ -63,19 +62,14 @@ func newSigner(key []byte) *signer { return &signer{key: key} }
 // sign appends the standard base64 of HMAC-SHA256 over
 // "id.timestamp.body" to dst.
 func (s *signer) sign(dst []byte, id string, timestamp int64, body []byte) []byte {
-	m, _ := s.idle.Get().(hash.Hash)
-	if m == nil {
-		m = hmac.New(sha256.New, s.key)
-	} else {
-		m.Reset()
-	}
+	m := s.macs.Get(s.key)
 	var buf [24]byte
 	_, _ = io.WriteString(m, id)
 	_, _ = m.Write(append(strconv.AppendInt(append(buf[:0], '.'), timestamp, 10), '.'))
 	_, _ = m.Write(body)
 	var sum [sha256.Size]byte
 	out := m.Sum(sum[:0])
-	s.idle.Put(m)
+	s.macs.Put(m)
 	return base64.StdEncoding.AppendEncode(dst, out)
 }
 
