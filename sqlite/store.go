@@ -285,9 +285,11 @@ func scanKey(sc interface{ Scan(...any) error }, more ...any) (*omnicart.APIKey,
 	var methods string
 	var created int64
 	var revoked, used sql.NullInt64
-	if err := sc.Scan(append([]any{&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked, &used, &k.CreatedBy}, more...)...); err != nil {
+	var createdBy string // a plain string: rawRow scans it without reflection
+	if err := sc.Scan(append([]any{&k.Hash, &k.Prefix, &k.MerchantID, &methods, &created, &revoked, &used, &createdBy}, more...)...); err != nil {
 		return nil, err
 	}
+	k.CreatedBy = omnicart.Actor(createdBy)
 	if methods != "" {
 		k.Methods = strings.Split(methods, ",")
 	}
